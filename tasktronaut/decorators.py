@@ -1,0 +1,277 @@
+"""``@task``, ``@collection`` and ``@external``: the generator protocol compiled into nodes.
+
+A task function yields, in order, its name, its asset(s) and its requirement(s), then runs its
+action. Calling it inside another task function returns a :class:`~tasktronaut.graph.Node` and
+runs nothing; only the name and assets are read at that moment. The requirements are read
+later, and only if the assets are not ready, so the requirements of a ready task are never
+even constructed. Calling a task function outside any task builds the graph and runs it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar, overload
+
+from loguru import logger
+
+from tasktronaut.errors import CycleError, ProtocolError
+from tasktronaut.graph import Asset, Node, NodeKind, ReqT, check_assets, walk
+from tasktronaut.logs import RunLog, current_log
+from tasktronaut.options import DEFAULT_OPTIONS, TaskOptions
+from tasktronaut.session import Session, current_session
+
+F = TypeVar("F", bound=Callable[..., Any])
+RESERVED = ("dry_run", "threads", "log", "processes", "executor")
+OPTIONS_ATTR = "__tasktronaut_options__"
+_BUILDING = object()
+
+
+class TaskFunction:
+    """A decorated task function. Inside a task, calling it returns a node; outside, it runs.
+
+    ``fn.build(*args, **kwargs)`` builds the graph without running anything; run it later with
+    ``node.run(...)``. Reserved keywords of a root call: ``dry_run``, ``threads``, ``log``,
+    ``processes`` and ``executor``.
+    """
+
+    def __init__(self, func: Callable[..., Generator[Any, Any, Any]], kind: NodeKind,
+                 options: TaskOptions = DEFAULT_OPTIONS) -> None:
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.kind = kind
+        self.options = options
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Node:
+        session = current_session.get()
+        if session is None:
+            settings = {k: kwargs.pop(k) for k in RESERVED if k in kwargs}
+            return build_root(self, args, kwargs, log=settings.get("log")).run(**settings)
+        return _call(session, self, args, kwargs)
+
+    def build(self, *args: Any, **kwargs: Any) -> Node:
+        """Build the graph rooted at this task with these arguments; run nothing."""
+        return build_root(self, args, kwargs)
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else BoundTaskFunction(self, obj)
+
+    def __repr__(self) -> str:
+        return f"<{self.kind.value} {self.func.__module__}.{self.func.__qualname__}>"
+
+
+class BoundTaskFunction:
+    """A task function that is a method, bound to its instance."""
+
+    def __init__(self, function: TaskFunction, obj: Any) -> None:
+        self.function = function
+        self.obj = obj
+        self.__doc__ = function.__doc__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Node:
+        return self.function(self.obj, *args, **kwargs)
+
+    def build(self, *args: Any, **kwargs: Any) -> Node:
+        """Build the graph rooted at this task with these arguments; run nothing."""
+        return self.function.build(self.obj, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<bound {self.function!r} of {self.obj!r}>"
+
+
+def build_root(function: TaskFunction, args: tuple[Any, ...], kwargs: dict[str, Any],
+               log: Any = None) -> Node:
+    """Build (and expand) the graph rooted at ``function(*args, **kwargs)`` in a new session."""
+    session = Session(log=RunLog(log))
+    token = current_session.set(session)
+    log_token = current_log.set(session.log)
+    try:
+        root = _call(session, function, args, kwargs)
+        walk(root)
+    finally:
+        current_log.reset(log_token)
+        current_session.reset(token)
+    root._rebuild = functools.partial(build_root, function, args, kwargs, log)
+    return root
+
+
+def _call(session: Session, function: TaskFunction, args: tuple[Any, ...],
+          kwargs: dict[str, Any]) -> Node:
+    """Read a task function up to its assets and return its node (or the one of that name)."""
+    gen = function.func(*args, **kwargs)
+    name = _next(gen, function.__qualname__, "its name")
+    if type(name) is not str:
+        gen.close()
+        raise ProtocolError(function.__qualname__,
+                            f"the first yield must be the task name (a str), got {name!r}")
+    registry = session.registry
+    rep = registry.get(name)
+    if rep is not None:
+        gen.close()
+        if rep is _BUILDING:
+            raise CycleError([name, name])
+        _check_same_definition(session, rep, function)
+        return rep
+    registry[name] = _BUILDING
+    try:
+        node = _make_node(session, function, gen, name, args, kwargs)
+    except BaseException:
+        del registry[name]
+        gen.close()
+        raise
+    node._session = session
+    registry[name] = node
+    return node
+
+
+def _make_node(session: Session, function: TaskFunction, gen: Generator[Any, Any, Any],
+               name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+    kind = function.kind
+    call = (function, args, kwargs)
+    if kind is NodeKind.COLLECTION:
+        return Node(name, kind, gen=gen, expander=_requirements, call=call)
+    assets = _next(gen, name, "asset(s)")
+    if type(assets) is not Asset:
+        check_assets(assets, name)
+    if kind is NodeKind.EXTERNAL:
+        gen.close()
+        return Node(name, kind, asset=assets, call=call)
+    return Node(name, kind, asset=assets, gen=gen, expander=_requirements, action=_action,
+                options=function.options, call=call)
+
+
+def _check_same_definition(session: Session, rep: Node, function: TaskFunction) -> None:
+    call = rep.call
+    if isinstance(call, tuple) and call[0] is not function:
+        name = rep.taskname
+        if name not in session.warned:
+            session.warned.add(name)
+            logger.warning(
+                "Task name '{}' is yielded by two different task functions ({} and {}); "
+                "they are treated as one task",
+                name, call[0].__qualname__, function.__qualname__,
+            )
+
+
+def _next(gen: Generator[Any, Any, Any], task: str, what: str) -> Any:
+    try:
+        return next(gen)
+    except StopIteration:
+        raise ProtocolError(task, f"stopped before yielding {what}; check its yields") from None
+
+
+def _requirements(node: Node) -> ReqT:
+    """Advance a task function past its assets to its requirement(s)."""
+    gen = node._gen
+    if gen is None:
+        return None
+    if current_session.get() is node._session:
+        try:
+            return next(gen)
+        except StopIteration:
+            raise ProtocolError(node.taskname, "stopped before yielding requirement(s)") from None
+    return _in_session(node, _next, gen, node.taskname, "requirement(s)")
+
+
+def _action(node: Node) -> Any:
+    """Run a task's action: the task function's code after its last yield."""
+    gen = node._gen
+    if gen is None:
+        gen = _fresh_generator(node)
+    node._gen = None
+    try:
+        next(gen)
+    except StopIteration as stop:
+        return stop.value
+    gen.close()
+    raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
+
+
+def _fresh_generator(node: Node) -> Generator[Any, Any, Any]:
+    """Call the task function again and advance it to its action (used by retries)."""
+    function, args, kwargs = node.call
+    gen = function.func(*args, **kwargs)
+    for what in ("its name", "asset(s)", "requirement(s)"):
+        _next(gen, node.taskname, what)
+    return gen
+
+
+def _in_session(node: Node, fn: Callable[..., Any], *args: Any) -> Any:
+    """Call ``fn`` with the node's session current, so nested task calls join its graph."""
+    session = node._session
+    if session is None or current_session.get() is session:
+        return fn(*args)
+    token = current_session.set(session)
+    try:
+        return fn(*args)
+    finally:
+        current_session.reset(token)
+
+
+@overload
+def task(func: F, /) -> F: ...
+
+
+@overload
+def task(func: None = None, /, **options: Any) -> Callable[[F], F]: ...
+
+
+def task(func: Any = None, /, **options: Any) -> Any:
+    """Declare a task: a generator yielding name, asset(s), requirement(s), then acting.
+
+    Takes options (``@task(retries=2, timeout=30, executor="process", description=...)``). On
+    a plain function or method (not a generator) it only attaches the options: calling the
+    function still just calls it, which keeps process steps easy to unit-test.
+    """
+    opts = TaskOptions.from_kwargs(**options)
+
+    def decorate(f: Any) -> Any:
+        if not callable(f):
+            raise TypeError(f"@task decorates functions, got {f!r}")
+        if inspect.isgeneratorfunction(f):
+            return TaskFunction(f, NodeKind.TASK, opts)
+        setattr(f, OPTIONS_ATTR, opts)
+        return f
+
+    return decorate(func) if func is not None else decorate
+
+
+def collection(func: Callable[..., Generator[Any, Any, Any]]) -> Any:
+    """Declare a collection: a generator yielding its name, then the tasks it gathers.
+
+    A collection is ready when all its requirements are; it has no action of its own.
+    """
+    return TaskFunction(_generator(func, "collection"), NodeKind.COLLECTION)
+
+
+def external(func: Callable[..., Generator[Any, Any, Any]]) -> Any:
+    """Declare an external asset: a generator yielding its name, then its asset(s).
+
+    Nothing in the workflow can make it ready; it only reports whether it is.
+    """
+    return TaskFunction(_generator(func, "external"), NodeKind.EXTERNAL)
+
+
+def _generator(func: Any, decorator: str) -> Any:
+    if not inspect.isgeneratorfunction(func):
+        raise TypeError(f"@{decorator} needs a generator function, got {func!r}")
+    return func
+
+
+def tasknames(obj: object) -> list[str]:
+    """The names of the public task functions found on ``obj`` (e.g. a module), sorted."""
+    return sorted(
+        name for name in dir(obj)
+        if not name.startswith("_") and isinstance(getattr(obj, name, None), TaskFunction)
+    )
+
+
+def options_of(func: Any) -> TaskOptions | None:
+    """The options ``@task(...)`` attached to a plain function or method, if any."""
+    target = getattr(func, "__func__", func)
+    opts = getattr(target, OPTIONS_ATTR, None)
+    if opts is None and isinstance(target, TaskFunction):
+        return target.options
+    return opts
+

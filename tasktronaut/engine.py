@@ -1,0 +1,296 @@
+"""The run loop: readiness, scheduling, dispatch to workers, and reporting of outcomes.
+
+Scheduling is event-driven. Before the run every node gets a count of the requirements it
+waits for; when a node finishes only its dependents are looked at, and one whose count drops
+to zero is queued. Building and running are therefore linear in the size of the graph.
+
+A node is visited once all its requirements are: a task whose requirements are all ready runs
+its action on a worker (then its assets are checked again); anything else only reports its
+readiness, as iotaa does. Ctrl-C stops new work from starting, lets running actions finish and
+reports; a second Ctrl-C aborts.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import traceback
+from collections import deque
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import attrs
+
+from tasktronaut.errors import ArgumentError, TasktronautError
+from tasktronaut.graph import Node, NodeKind, NodeStatus, observe, walk
+from tasktronaut.logs import DEBUG, RunLog, current_log
+from tasktronaut.report import readiness_lines, tree_lines
+from tasktronaut.session import Session, current_session
+from tasktronaut.workers import Executor, InlineExecutor, make_executor
+
+_READY = NodeStatus.READY
+_ALREADY = NodeStatus.ALREADY_READY
+
+
+@attrs.frozen
+class RunSettings:
+    """How to run a graph; validated before anything runs."""
+
+    threads: int = 1
+    processes: int = 0
+    executor: Any = None
+    dry_run: bool = False
+    fail_fast: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.threads) is not int or self.threads < 1:
+            raise ArgumentError(
+                f"threads must be an integer >= 1, got {self.threads!r}",
+                name="threads", value=self.threads,
+            )
+        if type(self.processes) is not int or self.processes < 0:
+            raise ArgumentError(
+                f"processes must be an integer >= 0, got {self.processes!r}",
+                name="processes", value=self.processes,
+            )
+        if self.processes or self.executor in ("process", "dask"):
+            raise ArgumentError(
+                "process workers are not available in this version; use threads",
+                name="executor", value=self.executor,
+            )
+        if self.executor not in (None, "thread") and not hasattr(self.executor, "next_event"):
+            raise ArgumentError(
+                f"executor must be 'thread' or an executor object, got {self.executor!r}",
+                name="executor", value=self.executor,
+            )
+
+
+def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
+        dry_run: bool = False, log: Any = None, fail_fast: bool = False) -> Node:
+    """Run the graph below ``root`` and return the root that was run."""
+    settings = RunSettings(threads, processes, executor, dry_run, fail_fast)
+    if root.status is not NodeStatus.NEW:
+        if root._rebuild is None:
+            raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
+        root = root._rebuild()
+    session = root._session or Session()
+    if log is not None:
+        session.log = RunLog(log)
+    session.dry_run = dry_run
+    order = walk(root)
+    _Run(root, order, session, settings).execute()
+    return root
+
+
+class _Run:
+    """One execution of a graph."""
+
+    def __init__(self, root: Node, order: list[Node], session: Session,
+                 settings: RunSettings) -> None:
+        self.root = root
+        self.order = order
+        self.session = session
+        self.log = session.log
+        self.settings = settings
+        self.queue: deque[Node] = deque()
+        self.stopping = False
+        self.interrupted = False
+
+    def execute(self) -> None:
+        session_token = current_session.set(self.session)
+        log_token = current_log.set(self.log)
+        try:
+            if self.log.debug_on:
+                self._log_plan()
+            if self.root.status is _ALREADY:
+                self._report(self.root)
+                return
+            self._prepare()
+            executor = make_executor(self.settings.threads, self.settings.executor)
+            executor.start()
+            try:
+                with self._interrupts():
+                    self._loop(executor)
+            finally:
+                executor.shutdown()
+            self._wrap_up()
+        finally:
+            current_log.reset(log_token)
+            current_session.reset(session_token)
+
+    def _prepare(self) -> None:
+        """Count what each node waits for and queue those that wait for nothing."""
+        queue = self.queue
+        for node in self.order:
+            if node.status is _ALREADY:
+                continue
+            pending = 0
+            for dep in node._deps or ():
+                if dep.status is not _ALREADY:
+                    pending += 1
+                    if dep._dependents is None:
+                        dep._dependents = [node]
+                    else:
+                        dep._dependents.append(node)
+            node._pending = pending
+            if not pending:
+                queue.append(node)
+
+    def _loop(self, executor: Executor) -> None:
+        if type(executor) is InlineExecutor:
+            self._loop_inline()
+            return
+        queue, capacity = self.queue, executor.capacity
+        inflight = 0
+        while (queue and not self.stopping) or inflight:
+            while queue and inflight < capacity and not self.stopping:
+                node = queue.popleft()
+                if self._visit(node, executor):
+                    inflight += 1
+            if inflight:
+                node, ok, value = executor.next_event()
+                inflight -= 1
+                self._finished(node, ok, value)
+
+    def _loop_inline(self) -> None:
+        """The one-worker loop: actions run right here, with no hand-over at all."""
+        queue, log = self.queue, self.log
+        while queue and not self.stopping:
+            node = queue.popleft()
+            if self._visit(node, None):
+                try:
+                    ok, value = True, _perform(node, log)
+                except Exception as e:
+                    ok, value = False, e
+                self._finished(node, ok, value)
+
+    def _visit(self, node: Node, executor: Executor | None) -> bool:
+        """Act on a node whose requirements were all visited; True if a job was started."""
+        kind = node.kind
+        if kind is NodeKind.TASK or kind is NodeKind.STEP:
+            for dep in node._deps or ():
+                if not dep.ready:
+                    break
+            else:
+                if self.session.dry_run:
+                    self.log.info(f"{node.taskname}: SKIPPING (DRY RUN)")
+                else:
+                    if executor is not None:
+                        executor.submit(node, lambda: _perform(node, self.log))
+                    return True
+            node._ready = False
+        node.status = _READY if node.ready else NodeStatus.NOT_READY
+        self._report(node)
+        self._release(node)
+        return False
+
+    def _finished(self, node: Node, ok: bool, value: Any) -> None:
+        if ok:
+            node.status = _READY if value else NodeStatus.NOT_READY
+            self._report(node)
+        else:
+            self._failed(node, value)
+        self._release(node)
+
+    def _failed(self, node: Node, error: BaseException) -> None:
+        node.status = NodeStatus.FAILED
+        node.error = error
+        node._ready = False
+        name = node.taskname
+        text = str(error).strip().splitlines()
+        self.log.error(f"{name}: Task failed: {text[0] if text else type(error).__name__}")
+        if self.log.debug_on:
+            for chunk in traceback.format_exception(error):
+                for line in chunk.rstrip("\n").split("\n"):
+                    self.log.emit(DEBUG, f"{name}: Task failed: {line}")
+        if self.settings.fail_fast:
+            self.stopping = True
+
+    def _release(self, node: Node) -> None:
+        """Tell the node's dependents it was visited; queue those now waiting for nothing."""
+        if self.log.debug_on:
+            self.log.emit(DEBUG, f"{node.taskname}: Task completed")
+        dependents = node._dependents
+        if dependents is not None:
+            node._dependents = None
+            queue = self.queue
+            for dependent in dependents:
+                dependent._pending -= 1
+                if not dependent._pending:
+                    queue.append(dependent)
+
+    def _report(self, node: Node) -> None:
+        log = self.log
+        if node.status is _READY or node.status is _ALREADY:
+            if log.info_on:
+                log.info(f"{node.taskname}: Ready")
+            return
+        if log.warning_on:
+            for line in readiness_lines(node):
+                log.warning(line)
+
+    def _wrap_up(self) -> None:
+        """Mark what never started, and say so if the run was stopped early."""
+        skipped = 0
+        for node in self.order:
+            if node.status is NodeStatus.NEW:
+                node.status = NodeStatus.SKIPPED
+                node._dependents = None
+                skipped += 1
+        if skipped:
+            reason = "Interrupted" if self.interrupted else "Stopped after a failure"
+            self.log.warning(f"{reason}: {skipped} task(s) not started")
+            self.root._ready = False
+            self._report(self.root)
+
+    def _log_plan(self) -> None:
+        log = self.log
+        for title in ("Task Graph",):
+            log.emit(DEBUG, "─" * len(title))
+            log.emit(DEBUG, title)
+            log.emit(DEBUG, "─" * len(title))
+        for line in tree_lines(self.root):
+            log.emit(DEBUG, line)
+        title = "Execution"
+        log.emit(DEBUG, "─" * len(title))
+        log.emit(DEBUG, title)
+        log.emit(DEBUG, "─" * len(title))
+
+    @contextmanager
+    def _interrupts(self) -> Iterator[None]:
+        """First Ctrl-C: start nothing new, let running actions finish. Second: abort."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            if self.interrupted:
+                raise KeyboardInterrupt
+            self.interrupted = self.stopping = True
+            self.log.warning("Interrupted: finishing running tasks (Ctrl-C again to abort)")
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _perform(node: Node, log: RunLog) -> bool:
+    """Run a node's action on a worker, then observe its assets again."""
+    if log.info_on:
+        log.info(f"{node.taskname}: Executing")
+    action = node._action
+    if action is not None:
+        node.result = action(node)
+    if node.kind is NodeKind.TASK:
+        try:
+            ready = node._ready = observe(node._asset)
+        except Exception as e:
+            node._ready = False
+            raise TasktronautError(
+                f"asset readiness check raised {type(e).__name__}: {e}"
+            ) from e
+        return ready
+    node._ready = None
+    return node.ready

@@ -1,0 +1,57 @@
+"""The error hierarchy: every error tasktronaut raises derives from :class:`TasktronautError`.
+
+Errors carry the data a user needs to act on them (the task, the argument, the value), and
+their messages are single lines so that the command line can print them as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class TasktronautError(Exception):
+    """Base class of all tasktronaut errors."""
+
+
+class ProtocolError(TasktronautError):
+    """A task function broke the yield protocol (too few yields, wrong kind of value)."""
+
+    def __init__(self, task: str, problem: str) -> None:
+        super().__init__(f"Task '{task}': {problem}")
+        self.task = task
+        self.problem = problem
+
+
+class CycleError(TasktronautError):
+    """Requirements form a cycle; ``cycle`` lists the task names along it."""
+
+    def __init__(self, cycle: Sequence[str]) -> None:
+        super().__init__("Requirement cycle: " + " -> ".join(cycle))
+        self.cycle = list(cycle)
+
+
+class ArgumentError(TasktronautError):
+    """A process argument (or run setting) is missing or has the wrong type or value."""
+
+    def __init__(self, message: str, *, name: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.value = value
+
+
+class NonRetryableProcessError(TasktronautError):
+    """Raised by a step to fail at once, without any retry."""
+
+
+class CancelProcessError(TasktronautError):
+    """Raised by a step to cancel its process: nothing more is started."""
+
+
+class TaskTimeoutError(TasktronautError):
+    """An attempt of a task exceeded its ``timeout``."""
+
+    def __init__(self, task: str, timeout: float) -> None:
+        super().__init__(f"Task '{task}' timed out after {timeout:g}s")
+        self.task = task
+        self.timeout = timeout

@@ -1,0 +1,161 @@
+"""Logging: the per-run logger, the ``log`` proxy, and the default iotaa-style sink.
+
+tasktronaut logs through loguru and, as loguru recommends for libraries, is disabled until the
+application opts in: :func:`logcfg` (which the command line calls) enables it and installs a
+stderr sink with iotaa's line format, ``[2025-11-17T01:28:40] INFO    The cup: Executing``.
+
+A run may also log to a stdlib :class:`logging.Logger` (``log=``). Which levels a run's logger
+accepts is worked out once per run, so a run with no sink pays almost nothing for logging.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextvars import ContextVar
+from typing import Any
+
+from loguru import logger as _loguru
+
+DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
+_LEVEL_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
+FORMAT = "[{time:YYYY-MM-DDTHH:mm:ss}] {level: <7} {message}"
+
+_loguru.disable("tasktronaut")
+_handler_id: int | None = None
+
+
+def logcfg(verbose: bool = False) -> None:
+    """Send log lines to stderr in iotaa's format: INFO and up, or DEBUG and up if verbose.
+
+    Replaces loguru's default handler (and any sink an earlier call installed) and enables
+    tasktronaut's own messages.
+    """
+    global _handler_id
+    for handler in (0, _handler_id):
+        if handler is not None:
+            try:
+                _loguru.remove(handler)
+            except ValueError:
+                pass
+    _loguru.enable("tasktronaut")
+    _handler_id = _loguru.add(
+        lambda message: sys.stderr.write(message),
+        level="DEBUG" if verbose else "INFO",
+        format=FORMAT,
+        colorize=False,
+    )
+
+
+def _loguru_accepts(target: Any, level: int) -> bool:
+    """Whether a loguru logger would emit a message of ``level`` from this module."""
+    core = getattr(target, "_core", None)
+    if core is None:
+        return True
+    if not core.handlers or level < core.min_level:
+        return False
+    dotted = __name__ + "."
+    for prefix, status in core.activation_list:
+        if dotted[: len(prefix)] == prefix:
+            return bool(status)
+    return True
+
+
+class RunLog:
+    """The logger of one run, with the enabled levels worked out once.
+
+    The engine checks ``debug_on``/``info_on`` before building a message, so a disabled level
+    costs an attribute read.
+    """
+
+    __slots__ = ("debug_on", "info_on", "std", "target", "warning_on")
+
+    def __init__(self, target: Any = None) -> None:
+        if target is None:
+            target = _loguru
+        self.target = target
+        self.std = isinstance(target, (logging.Logger, logging.LoggerAdapter))
+        if self.std:
+            self.debug_on = target.isEnabledFor(DEBUG)
+            self.info_on = target.isEnabledFor(INFO)
+            self.warning_on = target.isEnabledFor(WARNING)
+        elif hasattr(target, "opt") and hasattr(target, "log"):
+            self.debug_on = _loguru_accepts(target, DEBUG)
+            self.info_on = _loguru_accepts(target, INFO)
+            self.warning_on = _loguru_accepts(target, WARNING)
+        else:
+            raise TypeError(
+                f"log must be a logging.Logger or a loguru logger, got {type(target).__name__}"
+            )
+
+    def emit(self, level: int, message: str) -> None:
+        """Log an already formatted line."""
+        if self.std:
+            self.target.log(level, "%s", message)
+        else:
+            self.target.log(_LEVEL_NAMES[level], message)
+
+    def debug(self, message: str) -> None:
+        if self.debug_on:
+            self.emit(DEBUG, message)
+
+    def info(self, message: str) -> None:
+        if self.info_on:
+            self.emit(INFO, message)
+
+    def warning(self, message: str) -> None:
+        if self.warning_on:
+            self.emit(WARNING, message)
+
+    def error(self, message: str) -> None:
+        self.emit(ERROR, message)
+
+
+current_log: ContextVar[RunLog | None] = ContextVar("tasktronaut_log", default=None)
+
+
+class LogProxy:
+    """``log``: the logger of the run in progress, taking iotaa's %-style calls.
+
+    ``log.info("%s: Getting cup", name)`` works with loguru and stdlib loggers alike. Outside
+    a run it logs to loguru's logger.
+    """
+
+    def _call(self, level: str, msg: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        run = current_log.get()
+        target = run.target if run is not None else _loguru
+        if isinstance(target, (logging.Logger, logging.LoggerAdapter)):
+            kwargs.setdefault("stacklevel", 3)
+            getattr(target, level)(msg, *args, **kwargs)
+            return
+        text = str(msg) % args if args else str(msg)
+        opt = target.opt(depth=2, exception=kwargs.get("exc_info") or None)
+        getattr(opt, "error" if level == "exception" else level)(text)
+
+    def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self._call("debug", msg, args, kwargs)
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self._call("info", msg, args, kwargs)
+
+    def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self._call("warning", msg, args, kwargs)
+
+    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self._call("error", msg, args, kwargs)
+
+    def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self._call("critical", msg, args, kwargs)
+
+    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("exc_info", True)
+        self._call("exception", msg, args, kwargs)
+
+    @property
+    def logger(self) -> Any:
+        """The underlying logger object of the run in progress."""
+        run = current_log.get()
+        return run.target if run is not None else _loguru
+
+
+log = LogProxy()

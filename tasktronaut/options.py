@@ -1,0 +1,161 @@
+"""Task options: how a task's action is run (retries, backoff, timeout, executor).
+
+Options are validated once, when the decorator or builder call that declares them runs, so a
+mistake is reported where it was written rather than deep inside a run.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+
+from tasktronaut.errors import ArgumentError
+
+
+class Backoff(enum.Enum):
+    """How the wait between two attempts grows."""
+
+    NONE = "none"
+    LINEAR = "linear"
+    EXPONENTIAL = "exponential"
+
+
+class ExecutorKind(enum.Enum):
+    """Where an action runs when no executor object is given."""
+
+    THREAD = "thread"
+    PROCESS = "process"
+
+
+def _non_negative(name: str, value: float | None) -> None:
+    if value is not None and value < 0:
+        raise ArgumentError(f"{name} must be >= 0, got {value!r}", name=name, value=value)
+
+
+def _check_exceptions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not all(isinstance(e, type) and issubclass(e, BaseException) for e in value):
+        raise ArgumentError(
+            f"retry_on must be exception classes, got {value!r}", name="retry_on", value=value
+        )
+
+
+def _to_backoff(value: Backoff | str) -> Backoff:
+    try:
+        return Backoff(value)
+    except ValueError:
+        choices = ", ".join(b.value for b in Backoff)
+        raise ArgumentError(
+            f"backoff must be one of {choices}, got {value!r}", name="backoff", value=value
+        ) from None
+
+
+def _to_executor(value: Any) -> Any:
+    if value is None or isinstance(value, ExecutorKind):
+        return value
+    if isinstance(value, str):
+        try:
+            return ExecutorKind(value)
+        except ValueError:
+            choices = ", ".join(k.value for k in ExecutorKind)
+            raise ArgumentError(
+                f"executor must be one of {choices} or an executor object, got {value!r}",
+                name="executor",
+                value=value,
+            ) from None
+    return value
+
+
+def _to_tuple(value: Any) -> tuple[type[BaseException], ...]:
+    if isinstance(value, type):
+        return (value,)
+    return tuple(value)
+
+
+@attrs.frozen
+class TaskOptions:
+    """Per-task settings, accepted by ``@task(...)`` and ``builder.task(...)``.
+
+    ``retries`` and ``max_attempts`` say the same thing two ways (``max_attempts ==
+    retries + 1``); give at most one. ``jitter`` is the fraction (0 to 1) by which each wait
+    may be randomly shortened.
+    """
+
+    retries: int = 0
+    retry_on: tuple[type[BaseException], ...] = attrs.field(
+        default=(Exception,), converter=_to_tuple, validator=_check_exceptions
+    )
+    backoff: Backoff = attrs.field(default=Backoff.NONE, converter=_to_backoff)
+    backoff_base: float = 1.0
+    backoff_max: float | None = None
+    jitter: float = 0.0
+    timeout: float | None = None
+    executor: Any = attrs.field(default=None, converter=_to_executor)
+    description: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.retries, int) or self.retries < 0:
+            raise ArgumentError(
+                f"retries must be an integer >= 0, got {self.retries!r}",
+                name="retries",
+                value=self.retries,
+            )
+        _non_negative("backoff_base", self.backoff_base)
+        _non_negative("backoff_max", self.backoff_max)
+        if self.timeout is not None and self.timeout <= 0:
+            raise ArgumentError(
+                f"timeout must be > 0 seconds, got {self.timeout!r}",
+                name="timeout",
+                value=self.timeout,
+            )
+        if not 0 <= self.jitter <= 1:
+            raise ArgumentError(
+                f"jitter must be between 0 and 1, got {self.jitter!r}",
+                name="jitter",
+                value=self.jitter,
+            )
+
+    @property
+    def max_attempts(self) -> int:
+        """How many times the action may run in all."""
+        return self.retries + 1
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> TaskOptions:
+        """Build options from keyword arguments, accepting ``max_attempts`` for ``retries``."""
+        known = {f.name for f in attrs.fields(cls)} | {"max_attempts"}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ArgumentError(
+                f"unknown task option(s): {', '.join(unknown)}; "
+                f"expected some of: {', '.join(sorted(known))}",
+                name=unknown[0],
+            )
+        if "max_attempts" in kwargs:
+            attempts = kwargs.pop("max_attempts")
+            if "retries" in kwargs:
+                raise ArgumentError(
+                    "give either retries or max_attempts, not both", name="max_attempts"
+                )
+            if not isinstance(attempts, int) or attempts < 1:
+                raise ArgumentError(
+                    f"max_attempts must be an integer >= 1, got {attempts!r}",
+                    name="max_attempts",
+                    value=attempts,
+                )
+            kwargs["retries"] = attempts - 1
+        return cls(**kwargs)
+
+    def merged(self, **overrides: Any) -> TaskOptions:
+        """These options with some replaced (``None`` values are ignored)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        base = {f.name: getattr(self, f.name) for f in attrs.fields(TaskOptions)}
+        if "max_attempts" in given:
+            base.pop("retries")
+        return TaskOptions.from_kwargs(**{**base, **given})
+
+
+DEFAULT_OPTIONS = TaskOptions()
