@@ -7,8 +7,8 @@ from tasktronaut.errors import (
     CancelProcessError,
     CycleError,
     NonRetryableProcessError,
-    TasktronautError,
     TaskTimeoutError,
+    TasktronautError,
 )
 from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, asset, graph, ready, ref, req
 from tasktronaut.logs import log, logcfg

@@ -12,10 +12,11 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Generator
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from loguru import logger
 
+from tasktronaut import _gc
 from tasktronaut.errors import CycleError, ProtocolError
 from tasktronaut.graph import Asset, Node, NodeKind, ReqT, check_assets, walk
 from tasktronaut.logs import RunLog, current_log
@@ -26,6 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 RESERVED = ("dry_run", "threads", "log", "processes", "executor")
 OPTIONS_ATTR = "__tasktronaut_options__"
 _BUILDING = object()
+_COLLECTION, _EXTERNAL = NodeKind.COLLECTION, NodeKind.EXTERNAL
 
 
 class TaskFunction:
@@ -39,6 +41,7 @@ class TaskFunction:
     def __init__(self, func: Callable[..., Generator[Any, Any, Any]], kind: NodeKind,
                  options: TaskOptions = DEFAULT_OPTIONS) -> None:
         functools.update_wrapper(self, func)
+        self.__qualname__: str = func.__qualname__
         self.func = func
         self.kind = kind
         self.options = options
@@ -47,7 +50,8 @@ class TaskFunction:
         session = current_session.get()
         if session is None:
             settings = {k: kwargs.pop(k) for k in RESERVED if k in kwargs}
-            return build_root(self, args, kwargs, log=settings.get("log")).run(**settings)
+            root = build_root(self, args, kwargs, log=settings.get("log"))
+            return root.run(**settings)
         return _call(session, self, args, kwargs)
 
     def build(self, *args: Any, **kwargs: Any) -> Node:
@@ -87,8 +91,9 @@ def build_root(function: TaskFunction, args: tuple[Any, ...], kwargs: dict[str, 
     token = current_session.set(session)
     log_token = current_log.set(session.log)
     try:
-        root = _call(session, function, args, kwargs)
-        walk(root)
+        with _gc.paused():
+            root = _call(session, function, args, kwargs)
+            session.root, session.order = root, walk(root)
     finally:
         current_log.reset(log_token)
         current_session.reset(token)
@@ -98,60 +103,66 @@ def build_root(function: TaskFunction, args: tuple[Any, ...], kwargs: dict[str, 
 
 def _call(session: Session, function: TaskFunction, args: tuple[Any, ...],
           kwargs: dict[str, Any]) -> Node:
-    """Read a task function up to its assets and return its node (or the one of that name)."""
+    """Read a task function up to its assets and return its node (or the one of that name).
+
+    This runs once per task per build, so the common path calls no helpers.
+    """
     gen = function.func(*args, **kwargs)
-    name = _next(gen, function.__qualname__, "its name")
+    try:
+        name = next(gen)
+    except StopIteration:
+        raise ProtocolError(function.__qualname__, "stopped before yielding its name") from None
     if type(name) is not str:
         gen.close()
         raise ProtocolError(function.__qualname__,
                             f"the first yield must be the task name (a str), got {name!r}")
     registry = session.registry
-    rep = registry.get(name)
+    rep: Node | None = registry.get(name)
     if rep is not None:
         gen.close()
         if rep is _BUILDING:
             raise CycleError([name, name])
-        _check_same_definition(session, rep, function)
+        if rep.call is not None and rep.call[0] is not function:
+            _warn_same_name(session, rep, function)
         return rep
-    registry[name] = _BUILDING
-    try:
-        node = _make_node(session, function, gen, name, args, kwargs)
-    except BaseException:
-        del registry[name]
-        gen.close()
-        raise
+    kind = function.kind
+    if kind is _COLLECTION:
+        node = Node(name, kind, None, DEFAULT_OPTIONS, None, None, gen, None, _requirements,
+                    (function, args, kwargs))
+    else:
+        registry[name] = _BUILDING
+        try:
+            assets = next(gen)
+            if type(assets) is not Asset:
+                check_assets(assets, name)
+        except BaseException as e:
+            del registry[name]
+            gen.close()
+            if isinstance(e, StopIteration):
+                raise ProtocolError(name, "stopped before yielding asset(s)") from None
+            raise
+        if kind is _EXTERNAL:
+            gen.close()
+            node = Node(name, kind, assets, DEFAULT_OPTIONS, None, None, None, None, None,
+                        (function, args, kwargs))
+        else:
+            node = Node(name, kind, assets, function.options, None, None, gen, _action,
+                        _requirements, (function, args, kwargs))
     node._session = session
     registry[name] = node
     return node
 
 
-def _make_node(session: Session, function: TaskFunction, gen: Generator[Any, Any, Any],
-               name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
-    kind = function.kind
-    call = (function, args, kwargs)
-    if kind is NodeKind.COLLECTION:
-        return Node(name, kind, gen=gen, expander=_requirements, call=call)
-    assets = _next(gen, name, "asset(s)")
-    if type(assets) is not Asset:
-        check_assets(assets, name)
-    if kind is NodeKind.EXTERNAL:
-        gen.close()
-        return Node(name, kind, asset=assets, call=call)
-    return Node(name, kind, asset=assets, gen=gen, expander=_requirements, action=_action,
-                options=function.options, call=call)
-
-
-def _check_same_definition(session: Session, rep: Node, function: TaskFunction) -> None:
-    call = rep.call
-    if isinstance(call, tuple) and call[0] is not function:
-        name = rep.taskname
-        if name not in session.warned:
-            session.warned.add(name)
-            logger.warning(
-                "Task name '{}' is yielded by two different task functions ({} and {}); "
-                "they are treated as one task",
-                name, call[0].__qualname__, function.__qualname__,
-            )
+def _warn_same_name(session: Session, rep: Node, function: TaskFunction) -> None:
+    name = rep.taskname
+    other = rep.call[0]
+    if name not in session.warned and isinstance(other, TaskFunction):
+        session.warned.add(name)
+        logger.warning(
+            "Task name '{}' is yielded by two different task functions ({} and {}); "
+            "they are treated as one task",
+            name, other.__qualname__, function.__qualname__,
+        )
 
 
 def _next(gen: Generator[Any, Any, Any], task: str, what: str) -> Any:
@@ -168,30 +179,33 @@ def _requirements(node: Node) -> ReqT:
         return None
     if current_session.get() is node._session:
         try:
-            return next(gen)
+            req: ReqT = next(gen)
+            return req
         except StopIteration:
             raise ProtocolError(node.taskname, "stopped before yielding requirement(s)") from None
-    return _in_session(node, _next, gen, node.taskname, "requirement(s)")
+    return cast(ReqT, _in_session(node, _next, gen, node.taskname, "requirement(s)"))
 
 
-def _action(node: Node) -> Any:
-    """Run a task's action: the task function's code after its last yield."""
+def _action(node: Node) -> None:
+    """Run a task's action: the task function's code after its last yield.
+
+    A ``for`` loop drives the generator to its end without raising ``StopIteration``, which
+    is measurably cheaper than ``next()``; an asset task's outcome is its assets, so the
+    generator's return value is not kept.
+    """
     gen = node._gen
     if gen is None:
         gen = _fresh_generator(node)
     node._gen = None
-    try:
-        next(gen)
-    except StopIteration as stop:
-        return stop.value
-    gen.close()
-    raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
+    for _ in gen:
+        gen.close()
+        raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
 
 
 def _fresh_generator(node: Node) -> Generator[Any, Any, Any]:
     """Call the task function again and advance it to its action (used by retries)."""
     function, args, kwargs = node.call
-    gen = function.func(*args, **kwargs)
+    gen: Generator[Any, Any, Any] = function.func(*args, **kwargs)
     for what in ("its name", "asset(s)", "requirement(s)"):
         _next(gen, node.taskname, what)
     return gen

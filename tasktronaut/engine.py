@@ -16,12 +16,14 @@ import signal
 import threading
 import traceback
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import attrs
 
-from tasktronaut.errors import ArgumentError, TasktronautError
+from tasktronaut import _gc
+from tasktronaut.errors import ArgumentError, CancelProcessError, TasktronautError
 from tasktronaut.graph import Node, NodeKind, NodeStatus, observe, walk
 from tasktronaut.logs import DEBUG, RunLog, current_log
 from tasktronaut.report import readiness_lines, tree_lines
@@ -41,6 +43,7 @@ class RunSettings:
     executor: Any = None
     dry_run: bool = False
     fail_fast: bool = False
+    listener: Callable[[Node], Any] | None = None
 
     def __attrs_post_init__(self) -> None:
         if type(self.threads) is not int or self.threads < 1:
@@ -66,9 +69,10 @@ class RunSettings:
 
 
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
-        dry_run: bool = False, log: Any = None, fail_fast: bool = False) -> Node:
+        dry_run: bool = False, log: Any = None, fail_fast: bool = False,
+        listener: Callable[[Node], Any] | None = None) -> Node:
     """Run the graph below ``root`` and return the root that was run."""
-    settings = RunSettings(threads, processes, executor, dry_run, fail_fast)
+    settings = RunSettings(threads, processes, executor, dry_run, fail_fast, listener)
     if root.status is not NodeStatus.NEW:
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
@@ -77,7 +81,8 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
     if log is not None:
         session.log = RunLog(log)
     session.dry_run = dry_run
-    order = walk(root)
+    order = session.order if session.root is root and session.order is not None else walk(root)
+    session.order = None
     _Run(root, order, session, settings).execute()
     return root
 
@@ -95,6 +100,8 @@ class _Run:
         self.queue: deque[Node] = deque()
         self.stopping = False
         self.interrupted = False
+        self.cancelled = False
+        self.listener = settings.listener
 
     def execute(self) -> None:
         session_token = current_session.set(self.session)
@@ -105,15 +112,16 @@ class _Run:
             if self.root.status is _ALREADY:
                 self._report(self.root)
                 return
-            self._prepare()
-            executor = make_executor(self.settings.threads, self.settings.executor)
-            executor.start()
-            try:
-                with self._interrupts():
-                    self._loop(executor)
-            finally:
-                executor.shutdown()
-            self._wrap_up()
+            with _gc.frozen():
+                self._prepare()
+                executor = make_executor(self.settings.threads, self.settings.executor)
+                executor.start()
+                try:
+                    with self._interrupts():
+                        self._loop(executor)
+                finally:
+                    executor.shutdown()
+                self._wrap_up()
         finally:
             current_log.reset(log_token)
             current_session.reset(session_token)
@@ -128,10 +136,13 @@ class _Run:
             for dep in node._deps or ():
                 if dep.status is not _ALREADY:
                     pending += 1
-                    if dep._dependents is None:
-                        dep._dependents = [node]
+                    dependents = dep._dependents
+                    if dependents is None:
+                        dep._dependents = node
+                    elif isinstance(dependents, list):
+                        dependents.append(node)
                     else:
-                        dep._dependents.append(node)
+                        dep._dependents = [dependents, node]
             node._pending = pending
             if not pending:
                 queue.append(node)
@@ -159,19 +170,32 @@ class _Run:
             node = queue.popleft()
             if self._visit(node, None):
                 try:
-                    ok, value = True, _perform(node, log)
+                    ready = _perform(node, log)
                 except Exception as e:
-                    ok, value = False, e
-                self._finished(node, ok, value)
+                    self._failed(node, e)
+                else:
+                    if ready:
+                        node.status = _READY
+                        if log.info_on:
+                            log.info(f"{node.taskname}: Ready")
+                    else:
+                        node.status = NodeStatus.NOT_READY
+                        self._report(node)
+                self._release(node)
 
     def _visit(self, node: Node, executor: Executor | None) -> bool:
         """Act on a node whose requirements were all visited; True if a job was started."""
         kind = node.kind
-        if kind is NodeKind.TASK or kind is NodeKind.STEP:
+        if kind is NodeKind.TASK or kind is NodeKind.STEP or node._action is not None:
             for dep in node._deps or ():
                 if not dep.ready:
                     break
             else:
+                if node.hooks is not None and node.hooks.cancelled():
+                    node.status = NodeStatus.SKIPPED
+                    node._ready = False
+                    self._release(node)
+                    return False
                 if self.session.dry_run:
                     self.log.info(f"{node.taskname}: SKIPPING (DRY RUN)")
                 else:
@@ -193,31 +217,56 @@ class _Run:
         self._release(node)
 
     def _failed(self, node: Node, error: BaseException) -> None:
-        node.status = NodeStatus.FAILED
         node.error = error
         node._ready = False
         name = node.taskname
+        hooks = node.hooks
+        if isinstance(error, CancelProcessError):
+            node.status = NodeStatus.CANCELLED
+            self.log.warning(f"{name}: Cancelled: {error}")
+            if hooks is None or not self._call_hook(node, hooks.cancel, node, error):
+                self.cancelled = self.stopping = True
+            return
+        node.status = NodeStatus.FAILED
         text = str(error).strip().splitlines()
         self.log.error(f"{name}: Task failed: {text[0] if text else type(error).__name__}")
         if self.log.debug_on:
             for chunk in traceback.format_exception(error):
                 for line in chunk.rstrip("\n").split("\n"):
                     self.log.emit(DEBUG, f"{name}: Task failed: {line}")
+        if hooks is not None:
+            self._call_hook(node, hooks.failed, node, error)
         if self.settings.fail_fast:
             self.stopping = True
 
+    def _call_hook(self, node: Node, hook: Callable[..., Any], *args: Any) -> Any:
+        """Call a definition's hook; a hook that raises is logged, never fatal to the run."""
+        try:
+            return hook(*args)
+        except Exception as e:
+            self.log.error(f"{node.taskname}: Hook {hook.__name__} failed: {e}")
+            return None
+
     def _release(self, node: Node) -> None:
         """Tell the node's dependents it was visited; queue those now waiting for nothing."""
+        if self.listener is not None:
+            self.listener(node)
         if self.log.debug_on:
             self.log.emit(DEBUG, f"{node.taskname}: Task completed")
         dependents = node._dependents
-        if dependents is not None:
-            node._dependents = None
-            queue = self.queue
-            for dependent in dependents:
-                dependent._pending -= 1
-                if not dependent._pending:
-                    queue.append(dependent)
+        if dependents is None:
+            return
+        node._dependents = None
+        if not isinstance(dependents, list):
+            dependents._pending -= 1
+            if not dependents._pending:
+                self.queue.append(dependents)
+            return
+        queue = self.queue
+        for dependent in dependents:
+            dependent._pending -= 1
+            if not dependent._pending:
+                queue.append(dependent)
 
     def _report(self, node: Node) -> None:
         log = self.log
@@ -238,7 +287,12 @@ class _Run:
                 node._dependents = None
                 skipped += 1
         if skipped:
-            reason = "Interrupted" if self.interrupted else "Stopped after a failure"
+            if self.interrupted:
+                reason = "Interrupted"
+            elif self.cancelled:
+                reason = "Cancelled"
+            else:
+                reason = "Stopped after a failure"
             self.log.warning(f"{reason}: {skipped} task(s) not started")
             self.root._ready = False
             self._report(self.root)

@@ -12,16 +12,13 @@ chain of any length builds without touching Python's recursion limit.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any, Union
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import Any, Union
 
 import attrs
 
 from tasktronaut.errors import CycleError, ProtocolError, TasktronautError
 from tasktronaut.options import DEFAULT_OPTIONS, TaskOptions
-
-if TYPE_CHECKING:
-    from tasktronaut.workers import Executor
 
 
 def _check_ready(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -46,7 +43,7 @@ class Asset:
         return f"Asset({self.ref!r})"
 
 
-AssetT = Union[Asset, list[Asset], dict[str, Asset], None]
+AssetT = Union[Asset, list[Asset], dict[str, Asset], None]  # noqa: UP007
 ReqT = Union["Node", list["Node"], dict[str, "Node"], None]
 
 
@@ -58,6 +55,27 @@ class NodeKind(enum.Enum):
     EXTERNAL = "external"
     STEP = "step"
     PROCESS = "process"
+    JOIN = "join"
+
+
+class NodeHooks:
+    """What a node's definition wants to hear from the engine; process steps use this.
+
+    The engine knows nothing about processes: it asks ``cancelled()`` before starting a node,
+    and reports a failure or a cancellation here.
+    """
+
+    def cancelled(self) -> bool:
+        """Whether the node must not start (its process was cancelled)."""
+        return False
+
+    def failed(self, node: Node, error: BaseException) -> None:
+        """The node's action failed for good."""
+
+    def cancel(self, node: Node, error: BaseException) -> bool:
+        """The node asked to cancel; return True if that is handled in a narrower scope
+        than the whole run."""
+        return False
 
 
 class NodeStatus(enum.Enum):
@@ -65,7 +83,8 @@ class NodeStatus(enum.Enum):
 
     ``NEW`` -> ``ALREADY_READY`` (ready when built; never scheduled) or, once visited,
     ``READY``, ``NOT_READY`` (blocked, external, or the action did not make it ready),
-    ``FAILED`` (the action raised) or ``SKIPPED`` (never started: dry run, interrupt, cancel).
+    ``FAILED`` (the action raised), ``CANCELLED`` (it raised ``CancelProcessError``) or
+    ``SKIPPED`` (never started: interrupted, cancelled, or stopped after a failure).
     """
 
     NEW = "new"
@@ -73,9 +92,11 @@ class NodeStatus(enum.Enum):
     READY = "ready"
     NOT_READY = "not ready"
     FAILED = "failed"
+    CANCELLED = "cancelled"
     SKIPPED = "skipped"
 
 
+_TASK, _EXTERNAL = NodeKind.TASK, NodeKind.EXTERNAL
 ActionFn = Callable[["Node"], Any]
 ExpandFn = Callable[["Node"], ReqT]
 
@@ -92,16 +113,32 @@ class Node:
     """
 
     __slots__ = (
-        "_action", "_asset", "_deps", "_dependents", "_expander", "_gen", "_mark", "_pending",
-        "_ready", "_rebuild", "_req", "_session", "call", "error", "kind", "options", "result",
-        "status", "taskname",
+        "_action",
+        "_asset",
+        "_dependents",
+        "_deps",
+        "_expander",
+        "_gen",
+        "_mark",
+        "_pending",
+        "_ready",
+        "_rebuild",
+        "_req",
+        "_session",
+        "call",
+        "error",
+        "hooks",
+        "kind",
+        "options",
+        "result",
+        "status",
+        "taskname",
     )
 
     def __init__(
         self,
         taskname: str,
         kind: NodeKind = NodeKind.TASK,
-        *,
         asset: AssetT = None,
         options: TaskOptions = DEFAULT_OPTIONS,
         req: ReqT = None,
@@ -110,6 +147,7 @@ class Node:
         action: ActionFn | None = None,
         expander: ExpandFn | None = None,
         call: Any = None,
+        hooks: NodeHooks | None = None,
     ) -> None:
         self.taskname = taskname
         self.kind = kind
@@ -121,6 +159,7 @@ class Node:
         self._action = action
         self._expander = expander
         self.call = call
+        self.hooks = hooks
         self._rebuild: Callable[[], Node] | None = None
         self._session: Any = None
         self.status = NodeStatus.NEW
@@ -128,7 +167,7 @@ class Node:
         self.error: BaseException | None = None
         self._ready: bool | None = None
         self._pending = 0
-        self._dependents: list[Node] | None = None
+        self._dependents: Node | list[Node] | None = None
         self._mark: object = None
 
     def __hash__(self) -> int:
@@ -175,36 +214,24 @@ class Node:
 
         return to_dot(self)
 
-    def run(
-        self,
-        *,
-        threads: int = 1,
-        processes: int = 0,
-        executor: Executor | str | None = None,
-        dry_run: bool = False,
-        log: Any = None,
-        fail_fast: bool = False,
-    ) -> Node:
+    def run(self, **settings: Any) -> Node:
         """Run the graph below this node and return its root (``.ready`` tells the outcome).
 
+        Settings: ``threads`` (default 1), ``processes``, ``executor``, ``dry_run``, ``log``,
+        ``fail_fast`` and ``listener`` (called with each node as it gets its final status).
         A graph runs once; running an already-run node builds its graph afresh (readiness is
         read again) and runs that, returning the new root.
         """
         from tasktronaut.engine import run
 
-        return run(
-            self,
-            threads=threads,
-            processes=processes,
-            executor=executor,
-            dry_run=dry_run,
-            log=log,
-            fail_fast=fail_fast,
-        )
+        return run(self, **settings)
 
     def _observe(self) -> bool:
-        if self.kind is NodeKind.COLLECTION or self.kind is NodeKind.PROCESS:
+        kind = self.kind
+        if kind is NodeKind.COLLECTION or kind is NodeKind.JOIN:
             return all(d.ready for d in self._expanded_deps())
+        if (kind is NodeKind.STEP or kind is NodeKind.PROCESS) and self._asset is None:
+            return False
         try:
             return observe(self._asset)
         except TasktronautError:
@@ -286,8 +313,9 @@ def flatten_reqs(value: Any, task: str) -> tuple[Node, ...]:
         return ()
     if isinstance(value, Node):
         return (value,)
+    items: Iterable[Any]
     if isinstance(value, dict):
-        items = list(value.values())
+        items = value.values()
     elif isinstance(value, (list, tuple)):
         items = value
     else:
@@ -328,8 +356,13 @@ def walk(root: Node) -> list[Node]:
                 continue
             if mark is gray:
                 raise CycleError(_cycle_path(stack, child))
+            grandchildren = _children(child)
+            if not grandchildren:
+                child._mark = black
+                order.append(child)
+                continue
             child._mark = gray
-            stack.append((child, iter(_children(child))))
+            stack.append((child, iter(grandchildren)))
             break
         else:
             stack.pop()
@@ -343,15 +376,27 @@ def _children(node: Node) -> tuple[Node, ...]:
     if deps is not None:
         return deps
     kind = node.kind
-    if (kind is NodeKind.TASK or kind is NodeKind.EXTERNAL) and (
-        node._ready if node._ready is not None else node.ready
-    ):
-        node.status = NodeStatus.ALREADY_READY
-        node._expander = None
-        node._release()
+    if kind is _TASK or kind is _EXTERNAL:
+        ready = node._ready
+        if ready is None:
+            asset = node._asset
+            ready = node._ready = (
+                bool(asset.ready()) if type(asset) is Asset else node._observe()
+            )
+        if ready:
+            node.status = NodeStatus.ALREADY_READY
+            node._expander = None
+            node._release()
+            node._deps = ()
+            return ()
+    expander = node._expander
+    if expander is None:
         node._deps = ()
         return ()
-    return node._expand()
+    node._expander = None
+    req = node._req = expander(node)
+    deps = node._deps = () if req is None else flatten_reqs(req, node.taskname)
+    return deps
 
 
 def _cycle_path(stack: list[tuple[Node, Iterator[Node]]], child: Node) -> list[str]:

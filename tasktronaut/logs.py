@@ -10,6 +10,7 @@ accepts is worked out once per run, so a run with no sink pays almost nothing fo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from contextvars import ContextVar
@@ -34,17 +35,20 @@ def logcfg(verbose: bool = False) -> None:
     global _handler_id
     for handler in (0, _handler_id):
         if handler is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 _loguru.remove(handler)
-            except ValueError:
-                pass
     _loguru.enable("tasktronaut")
     _handler_id = _loguru.add(
-        lambda message: sys.stderr.write(message),
+        _write_stderr,
         level="DEBUG" if verbose else "INFO",
         format=FORMAT,
         colorize=False,
     )
+
+
+def _write_stderr(message: Any) -> None:
+    """Write to whatever ``sys.stderr`` is now (tests and the CLI runner replace it)."""
+    sys.stderr.write(message)
 
 
 def _loguru_accepts(target: Any, level: int) -> bool:

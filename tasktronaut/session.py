@@ -25,6 +25,8 @@ class Session:
     dry_run: bool = False
     cancel: threading.Event = attrs.field(factory=threading.Event)
     warned: set[str] = attrs.field(factory=set)
+    root: Any = None
+    order: list[Any] | None = None
 
 
 current_session: ContextVar[Session | None] = ContextVar("tasktronaut_session", default=None)
