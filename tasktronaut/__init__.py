@@ -1,6 +1,7 @@
 """tasktronaut: readiness-driven asset tasks and class-based processes, run by one engine."""
 
 from tasktronaut._version import __version__
+from tasktronaut.builder import Builder
 from tasktronaut.decorators import collection, external, task, tasknames
 from tasktronaut.errors import (
     ArgumentError,
@@ -12,16 +13,21 @@ from tasktronaut.errors import (
 )
 from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, asset, graph, ready, ref, req
 from tasktronaut.logs import log, logcfg
+from tasktronaut.process import Context, ExecutionMode, ProcessDefinition
 
 __all__ = [
     "ArgumentError",
     "Asset",
+    "Builder",
     "CancelProcessError",
+    "Context",
     "CycleError",
+    "ExecutionMode",
     "Node",
     "NodeKind",
     "NodeStatus",
     "NonRetryableProcessError",
+    "ProcessDefinition",
     "TaskTimeoutError",
     "TasktronautError",
     "__version__",

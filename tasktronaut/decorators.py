@@ -14,8 +14,6 @@ import inspect
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar, cast, overload
 
-from loguru import logger
-
 from tasktronaut import _gc
 from tasktronaut.errors import CycleError, ProtocolError
 from tasktronaut.graph import Asset, Node, NodeKind, ReqT, check_assets, walk
@@ -158,10 +156,9 @@ def _warn_same_name(session: Session, rep: Node, function: TaskFunction) -> None
     other = rep.call[0]
     if name not in session.warned and isinstance(other, TaskFunction):
         session.warned.add(name)
-        logger.warning(
-            "Task name '{}' is yielded by two different task functions ({} and {}); "
-            "they are treated as one task",
-            name, other.__qualname__, function.__qualname__,
+        session.log.warning(
+            f"Task name '{name}' is yielded by two different task functions "
+            f"({other.__qualname__} and {function.__qualname__}); they are treated as one task"
         )
 
 

@@ -251,7 +251,7 @@ class _Run:
         """Tell the node's dependents it was visited; queue those now waiting for nothing."""
         if self.listener is not None:
             self.listener(node)
-        if self.log.debug_on:
+        if self.log.debug_on and node.status is not NodeStatus.FAILED:
             self.log.emit(DEBUG, f"{node.taskname}: Task completed")
         dependents = node._dependents
         if dependents is None:
@@ -270,6 +270,8 @@ class _Run:
 
     def _report(self, node: Node) -> None:
         log = self.log
+        if node.kind is NodeKind.JOIN:
+            return
         if node.status is _READY or node.status is _ALREADY:
             if log.info_on:
                 log.info(f"{node.taskname}: Ready")
@@ -332,7 +334,7 @@ class _Run:
 
 def _perform(node: Node, log: RunLog) -> bool:
     """Run a node's action on a worker, then observe its assets again."""
-    if log.info_on:
+    if log.info_on and node.kind is not NodeKind.PROCESS:
         log.info(f"{node.taskname}: Executing")
     action = node._action
     if action is not None:

@@ -196,7 +196,9 @@ class Node:
     @property
     def req(self) -> ReqT:
         """The node's requirement(s), in the shape the task yielded them."""
-        self._expanded_deps()
+        deps = self._expanded_deps()
+        if self._req is None and deps:
+            return list(deps)
         return self._req
 
     @property
@@ -403,6 +405,14 @@ def _cycle_path(stack: list[tuple[Node, Iterator[Node]]], child: Node) -> list[s
     names = [n.taskname for n, _ in stack]
     start = len(names) - 1 - names[::-1].index(child.taskname)
     return [*names[start:], child.taskname]
+
+
+def add_requirements(node: Node, extra: tuple[Node, ...]) -> None:
+    """Make ``node`` also require ``extra`` (unless it is ready already); used to put an
+    asset task into a process sequence."""
+    deps = _children(node)
+    if extra and node.status is not NodeStatus.ALREADY_READY:
+        node._deps = deps + tuple(e for e in extra if e is not node)
 
 
 def traverse(root: Node) -> Iterator[Node]:

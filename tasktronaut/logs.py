@@ -75,6 +75,7 @@ class RunLog:
     __slots__ = ("debug_on", "info_on", "std", "target", "warning_on")
 
     def __init__(self, target: Any = None) -> None:
+        explicit = target is not None
         if target is None:
             target = _loguru
         self.target = target
@@ -84,6 +85,8 @@ class RunLog:
             self.info_on = target.isEnabledFor(INFO)
             self.warning_on = target.isEnabledFor(WARNING)
         elif hasattr(target, "opt") and hasattr(target, "log"):
+            if explicit:
+                target.enable("tasktronaut")
             self.debug_on = _loguru_accepts(target, DEBUG)
             self.info_on = _loguru_accepts(target, INFO)
             self.warning_on = _loguru_accepts(target, WARNING)

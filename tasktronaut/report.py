@@ -17,12 +17,22 @@ READY_COLOR, NOT_READY_COLOR = "palegreen", "orange"
 
 
 def pending_requirements(node: Node) -> list[Node]:
-    """The node's requirements that were not already ready when the graph was built."""
+    """The node's requirements that were not already ready when the graph was built.
+
+    Join nodes (which a process compiles its concurrent blocks into) are looked through:
+    the report names the steps behind them.
+    """
     seen: set[int] = set()
     out = []
-    for dep in node._deps or ():
-        if dep.status is not NodeStatus.ALREADY_READY and id(dep) not in seen:
-            seen.add(id(dep))
+    todo = list(reversed(node._deps or ()))
+    while todo:
+        dep = todo.pop()
+        if dep.status is NodeStatus.ALREADY_READY or id(dep) in seen:
+            continue
+        seen.add(id(dep))
+        if dep.kind is NodeKind.JOIN:
+            todo.extend(reversed(dep._deps or ()))
+        else:
             out.append(dep)
     return out
 
@@ -78,12 +88,16 @@ def _dot_label(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _dot_shape(node: Node) -> str:
+    return "point" if node.kind is NodeKind.JOIN else "box"
+
+
 def to_dot(root: Node) -> str:
     """Graphviz DOT for the graph below ``root``; an edge points at what a node requires."""
     nodes, edges = _edges(root)
     lines = [
         f'{_dot_id(n)} [fillcolor={READY_COLOR if n.ready else NOT_READY_COLOR}, '
-        f'label="{_dot_label(n.taskname)}", shape=box, style=filled]'
+        f'label="{_dot_label(n.taskname)}", shape={_dot_shape(n)}, style=filled]'
         for n in nodes
     ]
     lines += [f"{_dot_id(a)} -> {_dot_id(b)}" for a, b in edges]

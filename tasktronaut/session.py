@@ -27,6 +27,8 @@ class Session:
     warned: set[str] = attrs.field(factory=set)
     root: Any = None
     order: list[Any] | None = None
+    counters: dict[str, int] = attrs.field(factory=dict)
+    processes: dict[Any, Any] = attrs.field(factory=dict)
 
 
 current_session: ContextVar[Session | None] = ContextVar("tasktronaut_session", default=None)

@@ -1,0 +1,480 @@
+"""The builder DSL, compiled into graph nodes. This is the only module that knows the DSL.
+
+Blocks compile to edges, not to objects that schedule themselves. A block has an *entry*
+(what must be done before anything in it starts) and an *exit* (what must be done before
+anything after it). In a sequential block each item requires the exit of the one before; in a
+concurrent block every item requires the block's entry, and the exits of its items are gathered
+by one join node, so consecutive concurrent blocks of n steps cost O(n) edges, not O(n^2).
+
+``each`` iterations and ``transform`` scopes are sub-blocks in the mode of the block around
+them; they only change the arguments (and the inherited description) their steps see.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import attrs
+from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
+
+from tasktronaut import _gc
+from tasktronaut.decorators import BoundTaskFunction, TaskFunction, options_of
+from tasktronaut.errors import ArgumentError
+from tasktronaut.graph import Node, NodeKind, add_requirements, walk
+from tasktronaut.logs import RunLog, current_log
+from tasktronaut.options import DEFAULT_OPTIONS
+from tasktronaut.process import (
+    ExecutionMode,
+    ProcessDefinition,
+    ProcessRun,
+    StepCall,
+    complete_process,
+    run_step,
+)
+from tasktronaut.session import Session, current_session
+
+_SEQUENTIAL = ExecutionMode.SEQUENTIAL
+Plan = dict[str, Any]
+
+
+@attrs.frozen
+class _Scope:
+    """The arguments steps see here, the description they inherit, and a label for names."""
+
+    kwargs: dict[str, Any]
+    description: str | None = None
+    label: str = ""
+
+
+class _Block:
+    """A sequential or concurrent block being compiled."""
+
+    __slots__ = ("compiler", "cursor", "entry", "exits", "items", "mode")
+
+    def __init__(self, compiler: _Compiler, mode: ExecutionMode, entry: tuple[Node, ...],
+                 items: list[Plan]) -> None:
+        self.compiler = compiler
+        self.mode = mode
+        self.entry = entry
+        self.cursor = entry
+        self.exits: list[Node] = []
+        self.items = items
+
+    def requires(self) -> tuple[Node, ...]:
+        """What the next item of this block must wait for."""
+        return self.cursor if self.mode is _SEQUENTIAL else self.entry
+
+    def add(self, exit_nodes: tuple[Node, ...]) -> None:
+        """An item was added; ``exit_nodes`` is what must be done for it to be done."""
+        if self.mode is _SEQUENTIAL:
+            if exit_nodes:
+                self.cursor = exit_nodes
+        else:
+            self.exits.extend(exit_nodes)
+
+    def exit(self) -> tuple[Node, ...]:
+        """What must be done for the whole block to be done (one join for many)."""
+        if self.mode is _SEQUENTIAL:
+            return self.cursor
+        if not self.exits:
+            return self.entry
+        if len(self.exits) == 1:
+            return (self.exits[0],)
+        return (self.compiler.join(tuple(self.exits)),)
+
+
+class _Compiler:
+    """Compiles one process definition; a sub-process gets its own, sharing the session."""
+
+    def __init__(self, session: Session, run: ProcessRun) -> None:
+        self.session = session
+        self.run = run
+
+    def unique(self, base: str) -> str:
+        """``base``, or ``base #n`` if a node of that name exists in this run already."""
+        registry = self.session.registry
+        if base not in registry:
+            return base
+        counters = self.session.counters
+        n = counters.get(base, 1)
+        while True:
+            n += 1
+            name = f"{base} #{n}"
+            if name not in registry:
+                counters[base] = n
+                return name
+
+    def join(self, deps: tuple[Node, ...]) -> Node:
+        name = self.unique(f"{self.run.name}: join")
+        node = Node(name, NodeKind.JOIN, None, DEFAULT_OPTIONS, None, deps)
+        self.session.registry[name] = node
+        return node
+
+
+class Builder:
+    """What ``define_process`` uses to describe a process.
+
+    Each call adds to the block the builder stands for: ``task`` adds a step, the context
+    managers ``sequential``/``concurrent``/``transform`` and the iterator ``each`` open
+    sub-blocks, ``sub_process`` embeds another definition.
+    """
+
+    def __init__(self, compiler: _Compiler, block: _Block, scope: _Scope) -> None:
+        self._compiler = compiler
+        self._block = block
+        self._scope = scope
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The arguments steps added here receive (after ``transform`` and ``each``)."""
+        return dict(self._scope.kwargs)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options the process was built with."""
+        return dict(self._compiler.run.options)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """The value of option ``name``, or ``default`` if it was not given."""
+        if not isinstance(name, str):
+            raise ArgumentError(f"option name must be a string, got {name!r}", name="option",
+                                value=name)
+        return self._compiler.run.options.get(name, default)
+
+    def expected_arguments(self, **expected: Any) -> None:
+        """Check the process arguments now: presence and type (``None``: any type).
+
+        ``Optional[...]`` arguments may be omitted and are then ``None``; generic containers
+        are checked item by item; undeclared extra arguments are allowed.
+        """
+        kwargs = self._scope.kwargs
+        process = self._compiler.run.name
+        for name, hint in expected.items():
+            if name not in kwargs:
+                if hint is not None and _is_optional(hint):
+                    kwargs[name] = None
+                    continue
+                raise ArgumentError(
+                    f"{process}: missing argument '{name}' (expected {_type_name(hint)})",
+                    name=name,
+                )
+            if hint is not None:
+                _check_argument(process, name, kwargs[name], hint)
+
+    def task(self, func: Any, description: str | None = None, **options: Any) -> Node:
+        """Add a step calling ``func`` (a method or any callable), or an asset-task node."""
+        block = self._block
+        if isinstance(func, Node):
+            add_requirements(func, block.requires())
+            block.add((func,))
+            block.items.append({"task": func.taskname})
+            return func
+        if isinstance(func, (TaskFunction, BoundTaskFunction)):
+            raise ArgumentError(
+                f"builder.task got the task function {func!r}; call it with its arguments "
+                "to get a node", name="func", value=func,
+            )
+        if not callable(func):
+            raise ArgumentError(f"builder.task needs a callable or a node, got {func!r}",
+                                name="func", value=func)
+        node = self._step(func, description, options)
+        block.add((node,))
+        return node
+
+    def _step(self, func: Callable[..., Any], description: str | None,
+              options: dict[str, Any]) -> Node:
+        compiler, scope, run = self._compiler, self._scope, self._compiler.run
+        opts = options_of(func) or DEFAULT_OPTIONS
+        if options:
+            opts = opts.merged(**options)
+        explicit = description or opts.description
+        label = _callable_name(func, run.definition)
+        if description:
+            base = description
+        elif opts.description:
+            base = f"{opts.description} ({scope.label})" if scope.label else opts.description
+        else:
+            base = f"{label}({scope.label})" if scope.label else label
+        name = compiler.unique(base)
+        accepts_all, names, wants_context = _parameters(func)
+        kwargs = dict(scope.kwargs) if accepts_all else {
+            k: v for k, v in scope.kwargs.items() if k in names
+        }
+        _check_required(func, name, kwargs, scope.kwargs)
+        desc = explicit or scope.description or label.rpartition(".")[2]
+        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs)
+        node = Node(name, NodeKind.STEP, None, opts, None, self._block.requires(), None,
+                    run_step, None, call, call)
+        compiler.session.registry[name] = node
+        run.steps_by_function.setdefault(getattr(func, "__func__", func), []).append(name)
+        self._block.items.append({"step": name, "description": desc, "kwargs": kwargs})
+        return node
+
+    @contextmanager
+    def sequential(self, description: str | None = None) -> Iterator[Builder]:
+        """A block whose steps run one after another."""
+        with self._sub_block(_SEQUENTIAL, {}, description) as builder:
+            yield builder
+
+    @contextmanager
+    def concurrent(self, description: str | None = None) -> Iterator[Builder]:
+        """A block whose steps may run at the same time, all after what came before."""
+        with self._sub_block(ExecutionMode.CONCURRENT, {}, description) as builder:
+            yield builder
+
+    @contextmanager
+    def transform(self, func: Callable[..., Any],
+                  description: str | None = None) -> Iterator[Builder]:
+        """Steps inside see the arguments merged with what ``func`` returns.
+
+        ``func`` receives the arguments its signature accepts and returns a dict, or a
+        ``(dict, description)`` pair.
+        """
+        data, item_description = _item(_call_with(func, self._scope.kwargs), func, "transform")
+        with self._sub_block(self._block.mode, data, item_description or description) as b:
+            yield b
+
+    def each(self, func: Callable[..., Any], description: str | None = None) -> Iterator[Builder]:
+        """One sub-block per item ``func`` yields (a dict, or a ``(dict, description)``).
+
+        Iterations follow the mode of the block around them; steps inside an iteration see
+        the arguments merged with the item.
+        """
+        items = _call_with(func, self._scope.kwargs)
+        try:
+            iterator = iter(items)
+        except TypeError:
+            raise ArgumentError(
+                f"each: {_callable_name(func, None)} must yield dicts, got {items!r}",
+                name="each", value=items,
+            ) from None
+        for item in iterator:
+            data, item_description = _item(item, func, "each")
+            with self._sub_block(self._block.mode, data, item_description or description) as b:
+                yield b
+
+    @contextmanager
+    def _sub_block(self, mode: ExecutionMode, data: dict[str, Any],
+                   description: str | None) -> Iterator[Builder]:
+        parent, scope = self._block, self._scope
+        items: list[Plan] = []
+        block = _Block(self._compiler, mode, parent.requires(), items)
+        label = ", ".join(f"{k}={v!r}" for k, v in data.items())
+        child = _Scope(
+            {**scope.kwargs, **data} if data else scope.kwargs,
+            description or scope.description,
+            f"{scope.label}, {label}" if scope.label and label else scope.label or label,
+        )
+        try:
+            yield Builder(self._compiler, block, child)
+        finally:
+            parent.add(block.exit())
+            entry: Plan = {mode.value: items}
+            if description:
+                entry["description"] = description
+            if data:
+                entry["kwargs"] = data
+            parent.items.append(entry)
+
+    def sub_process(self, definition: type[ProcessDefinition],
+                    description: str | None = None) -> Node:
+        """Embed another process definition, with its own execution mode and hooks."""
+        if not (isinstance(definition, type) and issubclass(definition, ProcessDefinition)):
+            raise ArgumentError(
+                f"sub_process needs a ProcessDefinition subclass, got {definition!r}",
+                name="definition", value=definition,
+            )
+        compiler, block = self._compiler, self._block
+        node, plan = _compile(
+            definition, compiler.run.identifier, compiler.run.options, self._scope.kwargs,
+            compiler.session, compiler.run, block.requires(), description,
+        )
+        block.add((node,))
+        block.items.append(plan)
+        return node
+
+
+def build_process(definition: type[ProcessDefinition], identifier: str | None,
+                  options: dict[str, Any] | None, kwargs: dict[str, Any]) -> Node:
+    """Compile ``definition`` into nodes; inside another graph's build, join that graph."""
+    options = dict(options or {})
+    session = current_session.get()
+    if session is not None:
+        key = (definition, identifier, repr(sorted(options.items())), repr(sorted(kwargs.items())))
+        node = session.processes.get(key)
+        if node is None:
+            node = session.processes[key] = _compile(
+                definition, identifier, options, kwargs, session)[0]
+        return node
+    session = Session(log=RunLog())
+    token, log_token = current_session.set(session), current_log.set(session.log)
+    try:
+        with _gc.paused():
+            root = _compile(definition, identifier, options, kwargs, session)[0]
+            session.root, session.order = root, walk(root)
+    finally:
+        current_log.reset(log_token)
+        current_session.reset(token)
+    root._rebuild = functools.partial(build_process, definition, identifier, options, kwargs)
+    return root
+
+
+def _compile(definition: type[ProcessDefinition], identifier: str | None,
+             options: dict[str, Any], kwargs: dict[str, Any], session: Session,
+             parent: ProcessRun | None = None, entry: tuple[Node, ...] = (),
+             description: str | None = None) -> tuple[Node, Plan]:
+    instance = definition()
+    mode = definition.mode()
+    label = description or definition.description or definition.__name__
+    if identifier and parent is None:
+        label = f"{label} [{identifier}]"
+    run = ProcessRun(instance, identifier, "", options, parent)
+    compiler = _Compiler(session, run)
+    run.name = name = compiler.unique(label)
+    session.registry[name] = None
+    items: list[Plan] = []
+    block = _Block(compiler, mode, entry, items)
+    instance.define_process(Builder(compiler, block, _Scope(dict(kwargs))))
+    node = Node(name, NodeKind.PROCESS, None, DEFAULT_OPTIONS, None, block.exit(), None,
+                complete_process, None, None, run)
+    session.registry[name] = node
+    if parent is not None:
+        parent.children.append(run)
+    plan: Plan = {"process": name, "mode": mode.value, "steps": items}
+    run.plan = plan
+    return node, plan
+
+
+class _StopProbe(Exception):
+    """Raised to stop ``define_process`` once its expected arguments are known."""
+
+
+class _Probe:
+    """A builder that only records ``expected_arguments``, then stops the definition."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.expected: dict[str, Any] = {}
+        self._options = options
+
+    def expected_arguments(self, **expected: Any) -> None:
+        self.expected.update(expected)
+        raise _StopProbe
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self._options.get(name, default)
+
+    def __getattr__(self, name: str) -> Any:
+        raise _StopProbe
+
+
+def probe_expected_arguments(definition: type[ProcessDefinition],
+                             options: dict[str, Any] | None) -> dict[str, Any]:
+    """The types ``definition`` declares with ``expected_arguments`` (before any step)."""
+    probe = _Probe(dict(options or {}))
+    with suppress(_StopProbe):
+        definition().define_process(probe)
+    return probe.expected
+
+
+@functools.lru_cache(maxsize=4096)
+def _signature(function: Any, bound: bool) -> tuple[bool, frozenset[str], bool, tuple[str, ...]]:
+    params = list(inspect.signature(function).parameters.values())
+    if bound and params:
+        params = params[1:]
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    accepts_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    names = frozenset(p.name for p in params if p.kind in kinds)
+    required = tuple(
+        p.name for p in params
+        if p.kind in kinds and p.default is inspect.Parameter.empty and p.name != "context"
+    )
+    return accepts_all, names - {"context"}, "context" in names, required
+
+
+def _parameters(func: Callable[..., Any]) -> tuple[bool, frozenset[str], bool]:
+    """Whether ``func`` takes ``**kwargs``, the argument names it takes, and ``context``."""
+    accepts_all, names, wants_context, _ = _signature_of(func)
+    return accepts_all, names, wants_context
+
+
+def _signature_of(func: Callable[..., Any]) -> tuple[bool, frozenset[str], bool, tuple[str, ...]]:
+    target = getattr(func, "__func__", None)
+    try:
+        if target is not None and inspect.isfunction(target):
+            return _signature(target, True)
+        return _signature(func, False)
+    except (TypeError, ValueError):
+        return True, frozenset(), False, ()
+
+
+def _check_required(func: Callable[..., Any], step: str, kwargs: dict[str, Any],
+                    available: dict[str, Any]) -> None:
+    missing = [n for n in _signature_of(func)[3] if n not in kwargs]
+    if missing:
+        raise ArgumentError(
+            f"step '{step}' needs argument(s) {', '.join(missing)} that the process does not "
+            f"have (it has: {', '.join(available) or 'none'})",
+            name=missing[0],
+        )
+
+
+def _call_with(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """Call ``func`` with the arguments its signature accepts."""
+    if not callable(func):
+        raise ArgumentError(f"expected a callable, got {func!r}", name="func", value=func)
+    accepts_all, names, _ = _parameters(func)
+    return func(**(kwargs if accepts_all else {k: v for k, v in kwargs.items() if k in names}))
+
+
+def _item(value: Any, func: Any, what: str) -> tuple[dict[str, Any], str | None]:
+    """Validate what an ``each``/``transform`` function produced: dict or (dict, str)."""
+    if isinstance(value, dict):
+        return value, None
+    if (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict)
+            and (value[1] is None or isinstance(value[1], str))):
+        return value[0], value[1]
+    raise ArgumentError(
+        f"{what}: {_callable_name(func, None)} must produce a dict or a (dict, description) "
+        f"pair, got {value!r}",
+        name=what, value=value,
+    )
+
+
+def _callable_name(func: Any, definition: Any) -> str:
+    owner = getattr(func, "__self__", None)
+    name = getattr(func, "__name__", None) or getattr(func, "_mock_name", None)
+    if owner is not None and owner is definition and name:
+        return f"{type(definition).__name__}.{name}"
+    return getattr(func, "__qualname__", None) or name or type(func).__name__
+
+
+def _is_optional(hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    return (origin is typing.Union or origin is types.UnionType) and type(None) in (
+        typing.get_args(hint)
+    )
+
+
+def _type_name(hint: Any) -> str:
+    if hint is None:
+        return "any value"
+    if isinstance(hint, type) and not typing.get_args(hint):
+        return hint.__name__
+    return str(hint).replace("typing.", "")
+
+
+def _check_argument(process: str, name: str, value: Any, hint: Any) -> None:
+    try:
+        check_type(value, hint, collection_check_strategy=CollectionCheckStrategy.ALL_ITEMS)
+    except TypeCheckError:
+        raise ArgumentError(
+            f"{process}: argument '{name}' expected {_type_name(hint)}, got {value!r}",
+            name=name, value=value,
+        ) from None
+

@@ -1,0 +1,270 @@
+"""Processes: class-based workflow definitions, their lifecycle hooks and the step Context.
+
+A :class:`ProcessDefinition` describes its flow in ``define_process(builder)``; the builder
+compiles it into ordinary graph nodes (see :mod:`tasktronaut.builder`), so a process runs on
+the same engine as asset tasks and mixes with them freely. This module holds what exists while
+a process runs: the per-process state (results, hooks, cancellation) and the step action.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import attrs
+
+from tasktronaut.errors import ArgumentError
+from tasktronaut.graph import Asset, Node, NodeHooks
+from tasktronaut.logs import log
+
+
+class ExecutionMode(enum.Enum):
+    """How the steps of a process (or block) relate to each other."""
+
+    SEQUENTIAL = "sequential"
+    """Each step requires the one before it."""
+    CONCURRENT = "concurrent"
+    """Steps require only what came before the block, and may run at the same time."""
+
+
+class ProcessDefinition:
+    """Subclass this and implement :meth:`define_process` to describe a process.
+
+    Set ``process_execution_mode`` (or its alias ``execution_mode``) to choose whether the
+    top-level steps run one after another or side by side, and ``description`` to name the
+    process in logs. Override the ``on_*`` hooks and :meth:`around_task` to observe a run.
+    """
+
+    process_execution_mode: ClassVar[ExecutionMode] = ExecutionMode.SEQUENTIAL
+    description: ClassVar[str | None] = None
+
+    def define_process(self, builder: Any) -> None:
+        """Describe the process with ``builder`` (a :class:`tasktronaut.builder.Builder`)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement define_process()")
+
+    @classmethod
+    def mode(cls) -> ExecutionMode:
+        """The execution mode, honouring the ``execution_mode`` alias."""
+        value = cls.__dict__.get("execution_mode")
+        for klass in cls.__mro__:
+            if "process_execution_mode" in klass.__dict__:
+                value = klass.__dict__["process_execution_mode"]
+                break
+            if "execution_mode" in klass.__dict__:
+                value = klass.__dict__["execution_mode"]
+                break
+        if not isinstance(value, ExecutionMode):
+            raise ArgumentError(
+                f"{cls.__name__}.process_execution_mode must be an ExecutionMode, got {value!r}",
+                name="process_execution_mode", value=value,
+            )
+        return value
+
+    @classmethod
+    def build(cls, identifier: str | None = None, options: dict[str, Any] | None = None,
+              **kwargs: Any) -> Node:
+        """Compile the process into graph nodes and return its root; nothing runs."""
+        from tasktronaut.builder import build_process
+
+        return build_process(cls, identifier, options, kwargs)
+
+    @classmethod
+    def run(cls, identifier: str | None = None, options: dict[str, Any] | None = None, *,
+            threads: int = 1, processes: int = 0, executor: Any = None, dry_run: bool = False,
+            log: Any = None, **kwargs: Any) -> Node:
+        """Build the process and run it; return the root node (``.ready`` tells the outcome)."""
+        root = cls.build(identifier, options, **kwargs)
+        return root.run(threads=threads, processes=processes, executor=executor,
+                        dry_run=dry_run, log=log)
+
+    @classmethod
+    def expected_types(cls, options: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The arguments ``define_process`` declares with ``expected_arguments``."""
+        from tasktronaut.builder import probe_expected_arguments
+
+        return probe_expected_arguments(cls, options)
+
+    def on_started(self, identifier: str | None) -> None:
+        """Called once, when the first step of this process starts."""
+        log.info("%s: Started", self._label(identifier))
+
+    @contextmanager
+    def around_task(self, identifier: str | None, step: str, description: str,
+                    context: Context) -> Iterator[None]:
+        """Wraps every step of this process (a context manager)."""
+        yield
+
+    def on_completed(self, identifier: str | None) -> None:
+        """Called once, when every step of this process has completed."""
+        log.info("%s: Completed", self._label(identifier))
+
+    def on_failed(self, identifier: str | None, step: str, error: BaseException) -> None:
+        """Called once per failed step, after its last attempt."""
+        log.error("%s: Step %s failed: %s", self._label(identifier), step, error)
+
+    def on_cancelled(self, identifier: str | None) -> None:
+        """Called once when the process is cancelled (a step raised ``CancelProcessError``)."""
+        log.warning("%s: Cancelled", self._label(identifier))
+
+    def _label(self, identifier: str | None) -> str:
+        name = self.description or type(self).__name__
+        return f"{name} [{identifier}]" if identifier else name
+
+
+@attrs.define(eq=False)
+class ProcessRun(NodeHooks):
+    """One compiled process: its definition instance, results, and lifecycle state."""
+
+    definition: ProcessDefinition
+    identifier: str | None
+    name: str
+    options: dict[str, Any]
+    parent: ProcessRun | None = None
+    results: dict[str, Any] = attrs.field(factory=dict)
+    steps_by_function: dict[Any, list[str]] = attrs.field(factory=dict)
+    children: list[ProcessRun] = attrs.field(factory=list)
+    started: bool = False
+    plan: dict[str, Any] = attrs.field(factory=dict)
+    cancel_event: threading.Event = attrs.field(factory=threading.Event)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    @property
+    def top(self) -> ProcessRun:
+        """The top-level process this one belongs to."""
+        run = self
+        while run.parent is not None:
+            run = run.parent
+        return run
+
+    def ensure_started(self) -> None:
+        """Fire ``on_started`` once (the parents first)."""
+        if self.parent is not None:
+            self.parent.ensure_started()
+        with self._lock:
+            first, self.started = not self.started, True
+        if first:
+            self.definition.on_started(self.identifier)
+
+    def cancelled(self) -> bool:
+        return self.top.cancel_event.is_set()
+
+    def cancel_tree(self) -> None:
+        """Cancel the top-level process: flag it, then ``on_cancelled`` for started parts."""
+        top = self.top
+        with top._lock:
+            if top.cancel_event.is_set():
+                return
+            top.cancel_event.set()
+        todo = [top]
+        while todo:
+            run = todo.pop()
+            if run.started:
+                run.definition.on_cancelled(run.identifier)
+            todo.extend(run.children)
+
+    def result_of(self, step: Any) -> Any:
+        """The result of an earlier step of this process, by name or by function."""
+        if isinstance(step, str):
+            if step not in self.results:
+                raise KeyError(f"no result for step '{step}' (completed: {list(self.results)})")
+            return self.results[step]
+        names = self.steps_by_function.get(getattr(step, "__func__", step), [])
+        done = [n for n in names if n in self.results]
+        if len(names) > 1:
+            raise ArgumentError(
+                f"{getattr(step, '__qualname__', step)} is used by {len(names)} steps "
+                f"({', '.join(names)}); ask for one by name",
+                name="step",
+            )
+        if not done:
+            raise KeyError(f"no result yet for {getattr(step, '__qualname__', step)!r}")
+        return self.results[done[0]]
+
+
+@attrs.define(eq=False)
+class Context:
+    """What a step sees of its run: who it is, its arguments, earlier results, the logger.
+
+    A step receives it when it declares a ``context`` parameter.
+    """
+
+    identifier: str | None
+    step: str
+    description: str
+    kwargs: dict[str, Any]
+    options: dict[str, Any]
+    attempt: int
+    _run: ProcessRun = attrs.field(repr=False)
+
+    @property
+    def log(self) -> Any:
+        """The logger of the run (accepts ``%``-style calls)."""
+        return log
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the process has been cancelled; long steps should check it."""
+        return self._run.cancelled()
+
+    @property
+    def results(self) -> dict[str, Any]:
+        """Results of the steps of this process completed so far, by step name."""
+        return dict(self._run.results)
+
+    def result(self, step: Any) -> Any:
+        """The result of an earlier step: pass its method (``self.load``) or its name."""
+        return self._run.result_of(step)
+
+
+@attrs.define(eq=False)
+class StepCall(NodeHooks):
+    """How to run one step: the callable, the arguments it accepts, and its process."""
+
+    run: ProcessRun
+    function: Callable[..., Any]
+    kwargs: dict[str, Any]
+    wants_context: bool
+    description: str
+    all_kwargs: dict[str, Any]
+
+    def cancelled(self) -> bool:
+        return self.run.cancelled()
+
+    def failed(self, node: Node, error: BaseException) -> None:
+        self.run.definition.on_failed(self.run.identifier, node.taskname, error)
+
+    def cancel(self, node: Node, error: BaseException) -> bool:
+        self.run.cancel_tree()
+        return True
+
+
+_ALWAYS: Callable[[], bool] = lambda: True  # noqa: E731
+
+
+def run_step(node: Node) -> Any:
+    """A step's action: fire ``on_started`` if first, call the step inside ``around_task``."""
+    call: StepCall = node.call
+    run = call.run
+    run.ensure_started()
+    context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
+                      run.options, 1, run)
+    kwargs = {**call.kwargs, "context": context} if call.wants_context else call.kwargs
+    with run.definition.around_task(run.identifier, node.taskname, call.description, context):
+        result = call.function(**kwargs)
+    run.results[node.taskname] = result
+    node._asset = Asset(result, _ALWAYS)
+    return result
+
+
+def complete_process(node: Node) -> dict[str, Any]:
+    """A process node's action, run once all its steps are ready: ``on_completed``."""
+    run: ProcessRun = node.hooks  # type: ignore[assignment]
+    run.ensure_started()
+    run.definition.on_completed(run.identifier)
+    node._asset = {name: Asset(value, _ALWAYS) for name, value in run.results.items()}
+    if run.parent is not None:
+        run.parent.results[node.taskname] = dict(run.results)
+    return dict(run.results)
