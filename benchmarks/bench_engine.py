@@ -1,0 +1,940 @@
+"""Engine overhead benchmarks for asset tasks.
+
+Every workload is made of no-op asset tasks: a task yields its name, an ``Asset`` whose
+``ready()`` looks its key up in an in-memory set (``done``), its requirements, and an action
+that adds the key to ``done``. What is measured is therefore the engine itself: building the
+graph, checking readiness, scheduling and dispatching actions.
+
+Run ``python benchmarks/bench_engine.py`` (``make bench``); see ``benchmarks/README.md`` for
+the options and how to read the table.
+
+The module is importable: each workload is a function that takes its sizes and returns a
+result dict (see :func:`measure`), :data:`WORKLOADS` maps the names accepted by ``--only`` to
+the sweeps of the full and quick runs, and :func:`format_table` / :func:`write_json` /
+:func:`environment` can be reused by other benchmark scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import hashlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+try:
+    import tasktronaut
+except ImportError:  # running from a checkout without an installed package
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import tasktronaut
+
+from tasktronaut import Asset, collection, task
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_JSON = HERE / "results.json"
+
+# Targets (printed next to the numbers; a result outside them is a MISS).
+TARGET_US_PER_TASK = 5.0  # fan-out, at every size
+TARGET_FLATNESS = 1.5  # fan-out: µs/task at the largest N / µs/task at the smallest N
+TARGET_RERUN_US_PER_NODE = 2.0  # re-run of a graph that is already ready
+TARGET_IO_EFFICIENCY = 0.95  # io-parallel: ideal wall / measured wall
+TARGET_BYTES_PER_NODE = 2048  # peak traced memory per node ("< 2 KB/node")
+
+# A fan-out size whose predicted wall time (from the growth seen at the smaller sizes)
+# exceeds this many seconds is skipped instead of run, so a super-linear engine cannot make
+# the benchmark run for hours. Overridden by --max-seconds.
+MAX_PREDICTED_SECONDS = 300.0
+
+
+# --------------------------------------------------------------------------------------------
+# Environment and logging
+
+
+def quiet_logging() -> None:
+    """Remove every loguru sink, so the engine's log calls print nothing.
+
+    Peer engines were measured the same way: without an INFO sink. With a sink installed the
+    numbers mostly measure log formatting and terminal output.
+    """
+    from loguru import logger
+
+    logger.remove()
+
+
+def environment() -> dict[str, Any]:
+    """Facts about the machine and interpreter that the numbers depend on."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not available on every platform
+        usable = os.cpu_count()
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": usable,
+        "tasktronaut": getattr(tasktronaut, "__version__", None) or _version_from_module(),
+        "source_digest": source_digest(),
+        "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def source_digest() -> str:
+    """A short hash of the package's source files, to tell which code a result came from."""
+    h = hashlib.sha256()
+    package = Path(tasktronaut.__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _version_from_module() -> str | None:
+    try:
+        from tasktronaut._version import __version__
+    except ImportError:
+        return None
+    return __version__
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring
+
+
+class Counters:
+    """What the no-op tasks of one repeat did: task-function calls and actions run."""
+
+    __slots__ = ("actions", "calls")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.actions = 0
+
+
+# A "trial" is a zero-argument callable that prepares one repeat (untimed) and returns the
+# timed part: a zero-argument callable that makes the root call and returns a check, i.e. an
+# error message or None when the run did what it should.
+Check = Callable[[], "str | None"]
+Timed = Callable[[], Check]
+Trial = Callable[[], Timed]
+
+
+class GcTimer:
+    """Time spent in the cyclic garbage collector while installed in ``gc.callbacks``.
+
+    The collector stays enabled during the timed repeats (as in real use); this tells how much
+    of a wall time it took, which explains growth that is not the engine's own doing.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._start: float | None = None
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        elif self._start is not None:
+            self.seconds += time.perf_counter() - self._start
+            self.collections[info["generation"]] += 1
+            self._start = None
+
+    def __enter__(self) -> GcTimer:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
+def repeats_for(size: int) -> int:
+    """Best of 3 for sizes up to 20k, best of 2 above."""
+    return 3 if size <= 20_000 else 2
+
+
+def measure(
+    trial: Trial,
+    *,
+    nodes: int,
+    repeats: int,
+    memory: bool = True,
+    counters: Callable[[], Counters] | None = None,
+) -> dict[str, Any]:
+    """Time ``repeats`` fresh repeats of ``trial`` and, separately, its peak memory.
+
+    Returns ``wall_s`` (best repeat), ``walls_s`` (all repeats), ``us_per_node`` (best wall
+    divided by ``nodes``), ``peak_bytes`` and ``bytes_per_node`` (from one more repeat run under
+    tracemalloc, never timed), and ``error`` (the first failed check, or None).
+    """
+    walls: list[float] = []
+    gcs: list[GcTimer] = []
+    error: str | None = None
+    for _ in range(repeats):
+        timed = trial()
+        gc.collect()
+        with GcTimer() as gct:
+            start = time.perf_counter()
+            check = timed()
+            wall = time.perf_counter() - start
+        walls.append(wall)
+        gcs.append(gct)
+        error = error or check()
+        del timed, check
+    best = walls.index(min(walls))
+    out: dict[str, Any] = {
+        "nodes": nodes,
+        "repeats": repeats,
+        "wall_s": min(walls),
+        "walls_s": walls,
+        "us_per_node": min(walls) / nodes * 1e6,
+        "gc_s": gcs[best].seconds,
+        "gc_collections": gcs[best].collections,
+        "peak_bytes": None,
+        "bytes_per_node": None,
+    }
+    if counters is not None:
+        c = counters()
+        out["calls"] = c.calls
+        out["actions"] = c.actions
+    if memory:
+        timed = trial()
+        gc.collect()
+        tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            check = timed()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        error = error or check()
+        out["peak_bytes"] = peak
+        out["bytes_per_node"] = peak / nodes
+    out["error"] = error
+    return out
+
+
+def _expect(root: Any, done: set[Any], expected: int, counters: Counters, actions: int) -> Check:
+    def check() -> str | None:
+        if not root.ready:
+            return f"root not ready after the run ({len(done)}/{expected} assets ready)"
+        if len(done) != expected:
+            return f"{len(done)} assets ready, expected {expected}"
+        if counters.actions != actions:
+            return f"{counters.actions} actions ran, expected {actions}"
+        return None
+
+    return check
+
+
+def _result(name: str, label: str, params: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    return {"workload": name, "label": label, "params": params, **m, "checks": []}
+
+
+def _add_check(
+    result: dict[str, Any], metric: str, value: float | None, op: str, limit: float, unit: str
+) -> None:
+    if value is None or result.get("error"):
+        passed = False
+    elif op == "<=":
+        passed = value <= limit
+    elif op == "<":
+        passed = value < limit
+    elif op == ">=":
+        passed = value >= limit
+    else:
+        raise ValueError(op)
+    result["checks"].append(
+        {"metric": metric, "value": value, "op": op, "limit": limit, "unit": unit, "pass": passed}
+    )
+
+
+def _memory_check(result: dict[str, Any]) -> None:
+    _add_check(result, "B/node", result.get("bytes_per_node"), "<", TARGET_BYTES_PER_NODE, "B")
+
+
+def _failed(name: str, label: str, params: dict[str, Any], nodes: int, e: BaseException):
+    return _result(
+        name,
+        label,
+        params,
+        {
+            "nodes": nodes,
+            "repeats": 0,
+            "wall_s": None,
+            "walls_s": [],
+            "us_per_node": None,
+            "peak_bytes": None,
+            "bytes_per_node": None,
+            "error": f"{type(e).__name__}: {e}",
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Task factories: fresh task functions and a fresh `done` set for every repeat
+
+
+def _fanout_tasks(done: set[Any], c: Counters, sleep: float = 0.0):
+    @task
+    def leaf(i: int):
+        c.calls += 1
+        yield f"leaf {i}"
+        yield Asset(i, lambda: i in done)
+        yield None
+        if sleep:
+            time.sleep(sleep)
+        c.actions += 1
+        done.add(i)
+
+    @task
+    def join(n: int):
+        c.calls += 1
+        yield "join"
+        yield Asset("join", lambda: "join" in done)
+        yield [leaf(i) for i in range(n)]
+        c.actions += 1
+        done.add("join")
+
+    return join
+
+
+def _plain_leaf(done: set[Any], c: Counters):
+    """The body of a fan-out leaf as a plain generator function, without ``@task``."""
+
+    def leaf(i: int):
+        c.calls += 1
+        yield f"leaf {i}"
+        yield Asset(i, lambda: i in done)
+        yield None
+        c.actions += 1
+        done.add(i)
+
+    return leaf
+
+
+def _chain_tasks(done: set[Any], c: Counters):
+    @task
+    def link(i: int):
+        c.calls += 1
+        yield f"link {i}"
+        yield Asset(i, lambda: i in done)
+        yield link(i - 1) if i > 0 else None
+        c.actions += 1
+        done.add(i)
+
+    return link
+
+
+def _layered_tasks(done: set[Any], c: Counters, layers: int, width: int, fanin: int):
+    @task
+    def cell(layer: int, j: int):
+        c.calls += 1
+        key = layer * width + j
+        yield f"cell {layer}.{j}"
+        yield Asset(key, lambda: key in done)
+        if layer:
+            yield [cell(layer - 1, (j + k) % width) for k in range(fanin)]
+        else:
+            yield None
+        c.actions += 1
+        done.add(key)
+
+    @collection
+    def layered_root():
+        c.calls += 1
+        yield "layered root"
+        yield [cell(layers - 1, j) for j in range(width)]
+
+    return layered_root
+
+
+# --------------------------------------------------------------------------------------------
+# Workloads: each takes its sizes and returns a result dict
+
+
+def floor(n: int, *, repeats: int | None = None, memory: bool = True) -> dict[str, Any]:
+    """The fan-out leaves driven by hand, without the engine: the cost of the tasks themselves.
+
+    Each generator is advanced to its asset, its readiness read, advanced to its requirements,
+    driven to the end (the action), and its readiness read again: what any engine must at
+    least do. The garbage collector is off while it runs. Subtracting this from a
+    workload's µs/node leaves the engine's own overhead, so numbers from different machines
+    can be compared.
+    """
+    label, params = f"no-engine floor N={n:,}", {"n": n}
+    last = Counters()
+
+    def trial() -> Timed:
+        nonlocal last
+        done: set[Any] = set()
+        c = last = Counters()
+        leaf = _plain_leaf(done, c)
+
+        def timed() -> Check:
+            # Without the collector: it would traverse the suspended generators over and
+            # over, and the floor is meant to be the least any engine has to pay.
+            gc.disable()
+            try:
+                return drive()
+            finally:
+                gc.enable()
+
+        def drive() -> Check:
+            started = []
+            for i in range(n):
+                gen = leaf(i)
+                next(gen)
+                started.append((gen, next(gen)))
+            for gen, a in started:
+                a.ready()
+                next(gen)
+            for gen, a in started:
+                for _ in gen:
+                    pass
+                a.ready()
+            return lambda: None if len(done) == n == c.actions else "not every action ran"
+
+        return timed
+
+    try:
+        m = measure(
+            trial, nodes=n, repeats=repeats or repeats_for(n), memory=memory, counters=lambda: last
+        )
+    except Exception as e:
+        return _failed("floor", label, params, n, e)
+    return _result("floor", label, params, m)
+
+
+def fanout(n: int, *, repeats: int | None = None, memory: bool = True) -> dict[str, Any]:
+    """N leaf tasks plus one join task requiring them all; one thread."""
+    nodes = n + 1
+    label, params = f"fan-out N={n:,}", {"n": n}
+    last = Counters()
+
+    def trial() -> Timed:
+        nonlocal last
+        done: set[Any] = set()
+        c = last = Counters()
+        join = _fanout_tasks(done, c)
+
+        def timed() -> Check:
+            return _expect(join(n), done, nodes, c, nodes)
+
+        return timed
+
+    try:
+        m = measure(
+            trial,
+            nodes=nodes,
+            repeats=repeats or repeats_for(n),
+            memory=memory,
+            counters=lambda: last,
+        )
+    except Exception as e:  # report and carry on with the other workloads
+        return _failed("fan-out", label, params, nodes, e)
+    r = _result("fan-out", label, params, m)
+    _add_check(r, "µs/task", r["us_per_node"], "<=", TARGET_US_PER_TASK, "µs")
+    _memory_check(r)
+    return r
+
+
+def chain(n: int, *, repeats: int | None = None, memory: bool = True) -> dict[str, Any]:
+    """Task i requires task i-1; the root call is on the last task; one thread."""
+    label, params = f"chain N={n:,}", {"n": n}
+    last = Counters()
+
+    def trial() -> Timed:
+        nonlocal last
+        done: set[Any] = set()
+        c = last = Counters()
+        link = _chain_tasks(done, c)
+
+        def timed() -> Check:
+            return _expect(link(n - 1), done, n, c, n)
+
+        return timed
+
+    try:
+        m = measure(
+            trial, nodes=n, repeats=repeats or repeats_for(n), memory=memory, counters=lambda: last
+        )
+    except Exception as e:
+        return _failed("chain", label, params, n, e)
+    r = _result("chain", label, params, m)
+    _memory_check(r)
+    return r
+
+
+def layered(
+    layers: int = 20,
+    width: int = 100,
+    fanin: int = 3,
+    *,
+    repeats: int | None = None,
+    memory: bool = True,
+) -> dict[str, Any]:
+    """``layers`` x ``width`` tasks, each requiring ``fanin`` tasks of the layer before.
+
+    Task (l, j) requires (l-1, (j+k) mod width) for k < fanin; a collection requires the
+    whole last layer and is the root. Nodes = layers * width + 1.
+    """
+    nodes = layers * width + 1
+    label = f"layered {layers}x{width} (fan-in {fanin})"
+    params = {"layers": layers, "width": width, "fanin": fanin}
+    last = Counters()
+
+    def trial() -> Timed:
+        nonlocal last
+        done: set[Any] = set()
+        c = last = Counters()
+        root = _layered_tasks(done, c, layers, width, fanin)
+
+        def timed() -> Check:
+            return _expect(root(), done, nodes - 1, c, nodes - 1)
+
+        return timed
+
+    try:
+        m = measure(
+            trial,
+            nodes=nodes,
+            repeats=repeats or repeats_for(nodes),
+            memory=memory,
+            counters=lambda: last,
+        )
+    except Exception as e:
+        return _failed("layered", label, params, nodes, e)
+    r = _result("layered", label, params, m)
+    _memory_check(r)
+    return r
+
+
+def rerun(
+    layers: int = 20,
+    width: int = 100,
+    fanin: int = 3,
+    *,
+    repeats: int | None = None,
+    memory: bool = True,
+) -> dict[str, Any]:
+    """The layered graph called a second time on the same ``done`` set (all ready).
+
+    Each repeat builds and runs the graph once (untimed), then times the second root call.
+    ``us_per_node`` divides by every node of the graph; since a ready task's requirements are
+    never expanded, the second call only visits the root and the last layer, so
+    ``us_per_visited_node`` (wall / task-function calls of the second call) is reported too and
+    is the number held to the re-run target.
+    """
+    nodes = layers * width + 1
+    label = f"re-run layered {layers}x{width}"
+    params = {"layers": layers, "width": width, "fanin": fanin}
+    last = Counters()
+
+    def trial() -> Timed:
+        nonlocal last
+        done: set[Any] = set()
+        c = last = Counters()
+        root = _layered_tasks(done, c, layers, width, fanin)
+        if not root().ready:
+            raise RuntimeError("first run of the layered graph did not make the root ready")
+        c.calls = c.actions = 0
+
+        def timed() -> Check:
+            return _expect(root(), done, nodes - 1, c, 0)
+
+        return timed
+
+    try:
+        m = measure(
+            trial,
+            nodes=nodes,
+            repeats=repeats or repeats_for(nodes),
+            memory=memory,
+            counters=lambda: last,
+        )
+    except Exception as e:
+        return _failed("rerun", label, params, nodes, e)
+    r = _result("rerun", label, params, m)
+    visited = r.get("calls") or 0
+    r["visited"] = visited
+    r["us_per_visited_node"] = r["wall_s"] / visited * 1e6 if visited else None
+    r["bytes_per_visited_node"] = (
+        r["peak_bytes"] / visited if visited and r["peak_bytes"] is not None else None
+    )
+    _add_check(r, "µs/node (graph)", r["us_per_node"], "<=", TARGET_RERUN_US_PER_NODE, "µs")
+    _add_check(r, "µs/visited node", r["us_per_visited_node"], "<=", TARGET_RERUN_US_PER_NODE, "µs")
+    _memory_check(r)
+    return r
+
+
+def io_parallel(
+    tasks: int = 64,
+    sleep: float = 0.05,
+    threads: int = 8,
+    *,
+    repeats: int | None = None,
+    memory: bool = True,
+) -> dict[str, Any]:
+    """``tasks`` leaves sleeping ``sleep`` s each plus a join, on ``threads`` threads.
+
+    Efficiency = ideal wall (tasks * sleep / threads) / measured wall.
+    """
+    nodes = tasks + 1
+    ideal = tasks * sleep / threads
+    label = f"io-parallel {tasks}x{sleep * 1000:g}ms, {threads} threads"
+    params = {"tasks": tasks, "sleep_s": sleep, "threads": threads, "ideal_s": ideal}
+    last = Counters()
+
+    def trial() -> Timed:
+        nonlocal last
+        done: set[Any] = set()
+        c = last = Counters()
+        join = _fanout_tasks(done, c, sleep=sleep)
+
+        def timed() -> Check:
+            return _expect(join(tasks, threads=threads), done, nodes, c, nodes)
+
+        return timed
+
+    try:
+        m = measure(
+            trial,
+            nodes=nodes,
+            repeats=repeats or repeats_for(nodes),
+            memory=memory,
+            counters=lambda: last,
+        )
+    except Exception as e:
+        return _failed("io-parallel", label, params, nodes, e)
+    r = _result("io-parallel", label, params, m)
+    r["efficiency"] = ideal / r["wall_s"]
+    _add_check(r, "efficiency", r["efficiency"], ">=", TARGET_IO_EFFICIENCY, "%")
+    return r
+
+
+# --------------------------------------------------------------------------------------------
+# Suites
+
+
+def _fanout_sweep(sizes: Sequence[int]) -> Callable[..., list[dict[str, Any]]]:
+    def sweep(max_seconds: float = MAX_PREDICTED_SECONDS, **_: Any) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        for n in sizes:
+            predicted = _predict(results, n)
+            if predicted is not None and predicted > max_seconds:
+                r = _failed(
+                    "fan-out",
+                    f"fan-out N={n:,}",
+                    {"n": n},
+                    n + 1,
+                    RuntimeError(
+                        f"skipped: predicted {predicted:.0f} s per repeat "
+                        f"(> {max_seconds:g} s) from the growth so far"
+                    ),
+                )
+                r["skipped"] = True
+            else:
+                r = fanout(n)
+            results.append(r)
+            _progress(r)
+        results.append(_flatness(results))
+        return results
+
+    return sweep
+
+
+def _predict(previous: list[dict[str, Any]], n: int) -> float | None:
+    """Extrapolate the wall time at ``n`` from the last two good fan-out results."""
+    good = [r for r in previous if r.get("wall_s") and not r.get("error")]
+    if len(good) < 2:
+        return None
+    a, b = good[-2], good[-1]
+    na, nb = a["params"]["n"], b["params"]["n"]
+    exponent = max(1.0, math.log(b["wall_s"] / a["wall_s"]) / math.log(nb / na))
+    return b["wall_s"] * (n / nb) ** exponent
+
+
+def _flatness(results: list[dict[str, Any]]) -> dict[str, Any]:
+    good = [r for r in results if r.get("us_per_node") and not r.get("error")]
+    r: dict[str, Any] = {
+        "workload": "fan-out",
+        "label": "fan-out flatness",
+        "summary": True,
+        "params": {},
+        "checks": [],
+        "error": None,
+    }
+    if len(good) < 2 or len(good) < len(results):
+        r["error"] = "needs every fan-out size measured"
+        ratio = None
+    else:
+        small, large = good[0], good[-1]
+        ratio = large["us_per_node"] / small["us_per_node"]
+        r["params"] = {"smallest": small["params"]["n"], "largest": large["params"]["n"]}
+    r["ratio"] = ratio
+    _add_check(r, "µs/task largest/smallest", ratio, "<=", TARGET_FLATNESS, "x")
+    return r
+
+
+def _single(fn: Callable[[], dict[str, Any]]) -> Callable[..., list[dict[str, Any]]]:
+    def sweep(**_: Any) -> list[dict[str, Any]]:
+        r = fn()
+        _progress(r)
+        return [r]
+
+    return sweep
+
+
+Sweep = Callable[..., list[dict[str, Any]]]
+
+# name -> (full run, quick run); each returns a list of result dicts.
+WORKLOADS: dict[str, tuple[Sweep, Sweep]] = {
+    "floor": (_single(lambda: floor(20_000)), _single(lambda: floor(20_000))),
+    "fan-out": (_fanout_sweep([1_000, 20_000, 100_000]), _fanout_sweep([1_000, 20_000])),
+    "chain": (_single(lambda: chain(10_000)), _single(lambda: chain(2_000))),
+    "layered": (_single(lambda: layered(20, 100, 3)), _single(lambda: layered(20, 100, 3))),
+    "rerun": (_single(lambda: rerun(20, 100, 3)), _single(lambda: rerun(20, 100, 3))),
+    "io-parallel": (
+        _single(lambda: io_parallel(64, 0.05, 8)),
+        _single(lambda: io_parallel(64, 0.05, 8)),
+    ),
+}
+
+
+def run_suite(
+    only: Sequence[str] | None = None,
+    *,
+    quick: bool = False,
+    max_seconds: float = MAX_PREDICTED_SECONDS,
+) -> list[dict[str, Any]]:
+    """Run the selected workloads (all by default) and return their result dicts."""
+    quiet_logging()
+    results: list[dict[str, Any]] = []
+    for name, (full, small) in WORKLOADS.items():
+        if only and name not in only:
+            continue
+        results.extend((small if quick else full)(max_seconds=max_seconds))
+    _above_floor(results)
+    return results
+
+
+def _above_floor(results: list[dict[str, Any]]) -> None:
+    """Add ``us_above_floor`` (µs/node minus the no-engine floor) to the engine results."""
+    floors = [
+        r
+        for r in results
+        if r["workload"] == "floor" and r.get("us_per_node") and not r.get("error")
+    ]
+    if not floors:
+        return
+    base = floors[0]["us_per_node"]
+    for r in results:
+        if r["workload"] in ("fan-out", "chain", "layered") and r.get("us_per_node"):
+            r["us_above_floor"] = r["us_per_node"] - base
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+_VERBOSE = False
+
+
+def _progress(r: dict[str, Any]) -> None:
+    if _VERBOSE and not r.get("summary"):
+        wall = f"{r['wall_s']:.4f} s" if r.get("wall_s") is not None else "-"
+        print(f"  done: {r['label']}: {wall}", file=sys.stderr, flush=True)
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _fmt_check(c: dict[str, Any]) -> tuple[str, str]:
+    value, limit, unit = c["value"], c["limit"], c["unit"]
+    if unit == "%":
+        shown = "-" if value is None else f"{value * 100:.1f} %"
+        return shown, f"{c['op']} {limit * 100:g} %"
+    if unit == "x":
+        return ("-" if value is None else f"{value:.2f}x"), f"{c['op']} {limit:g}x"
+    if unit == "B":
+        return ("-" if value is None else f"{value:,.0f} B"), f"{c['op']} {limit:,.0f} B"
+    return ("-" if value is None else f"{value:.2f} {unit}"), f"{c['op']} {limit:g} {unit}"
+
+
+def format_table(results: list[dict[str, Any]], env: dict[str, Any] | None = None) -> str:
+    """The results as a plain-text table, one block of rows per workload."""
+    lines: list[str] = []
+    if env:
+        lines.append(
+            f"Python {env['python']} ({env['implementation']}) on {env['platform']}; "
+            f"{env['cpu_count']} cores ({env['cpus_usable']} usable); "
+            f"tasktronaut {env['tasktronaut']} (source {env['source_digest']})"
+        )
+        lines.append(
+            "One thread unless stated; no log sink; best wall of the repeats; "
+            "memory from a separate repeat under tracemalloc."
+        )
+        lines.append("")
+    head = (
+        f"{'workload':<38} {'nodes':>8} {'rep':>3} {'wall s':>9} {'µs/node':>8} "
+        f"{'B/node':>7} | {'check':<25} {'measured':>10} {'target':>10} {'result':>6}"
+    )
+    lines += [head, "-" * len(head)]
+    blank = " " * (38 + 1 + 8 + 1 + 3 + 1 + 9 + 1 + 8 + 1 + 7)
+    for r in results:
+        if r.get("summary"):
+            left = f"{r['label']:<38}" + " " * (len(blank) - 38)
+        else:
+            left = (
+                f"{r['label']:<38} {r['nodes']:>8,} {r['repeats']:>3} "
+                f"{_fmt(r['wall_s'], 4):>9} {_fmt(r['us_per_node']):>8} "
+                f"{_fmt(r['bytes_per_node'], 0):>7}"
+            )
+        rows = []
+        for c in r["checks"]:
+            shown, target = _fmt_check(c)
+            rows.append(
+                f"{c['metric']:<25} {shown:>10} {target:>10} {'PASS' if c['pass'] else 'MISS':>6}"
+            )
+        extra = _extra(r)
+        if not rows:
+            rows = [f"{'(no target)':<25}"]
+        for i, row in enumerate(rows):
+            lines.append(f"{left if i == 0 else blank} | {row}")
+        for note in extra:
+            lines.append(f"{blank} |   {note}")
+        if r.get("error"):
+            lines.append(f"{blank} |   ERROR: {r['error']}")
+    checks = [c for r in results for c in r["checks"]]
+    passed = sum(c["pass"] for c in checks)
+    lines.append("-" * len(head))
+    lines.append(f"{passed}/{len(checks)} checks passed")
+    return "\n".join(lines)
+
+
+def _extra(r: dict[str, Any]) -> list[str]:
+    notes = []
+    if r.get("workload") == "rerun" and r.get("visited"):
+        notes.append(
+            f"visited {r['visited']:,} of {r['nodes']:,} nodes; "
+            f"{r['us_per_visited_node']:.2f} µs and "
+            f"{r['bytes_per_visited_node'] or 0:,.0f} B per visited node"
+        )
+    if r.get("workload") == "io-parallel" and r.get("wall_s"):
+        notes.append(f"ideal {r['params']['ideal_s']:.3f} s, measured {r['wall_s']:.3f} s")
+    if r.get("us_above_floor") is not None:
+        notes.append(f"{r['us_above_floor']:.2f} µs/node above the no-engine floor")
+    if r.get("gc_s") and r.get("wall_s") and r["gc_s"] >= 0.1 * r["wall_s"]:
+        g = r["gc_collections"]
+        notes.append(
+            f"garbage collector: {r['gc_s']:.4f} s of the best wall "
+            f"({r['gc_s'] / r['wall_s'] * 100:.0f} %; collections by generation "
+            f"{g[0]}/{g[1]}/{g[2]})"
+        )
+    if len(r.get("walls_s") or ()) > 1:
+        notes.append("repeats: " + ", ".join(f"{w:.4f}" for w in r["walls_s"]) + " s")
+    return notes
+
+
+def write_json(path: Path, results: list[dict[str, Any]], env: dict[str, Any], **meta: Any) -> None:
+    """Write the environment, run settings and results to ``path`` as JSON."""
+    checks = [c for r in results for c in r["checks"]]
+    doc = {
+        "environment": env,
+        "settings": meta,
+        "targets": {
+            "fanout_us_per_task": TARGET_US_PER_TASK,
+            "fanout_flatness": TARGET_FLATNESS,
+            "rerun_us_per_node": TARGET_RERUN_US_PER_NODE,
+            "io_efficiency": TARGET_IO_EFFICIENCY,
+            "bytes_per_node": TARGET_BYTES_PER_NODE,
+        },
+        "results": results,
+        "passed": sum(c["pass"] for c in checks),
+        "checks": len(checks),
+        "all_pass": all(c["pass"] for c in checks),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller sizes for a smoke run (fan-out up to 20k, chain 2k)",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help=f"run only this workload (repeatable or comma-separated): {', '.join(WORKLOADS)}",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=DEFAULT_JSON,
+        metavar="PATH",
+        help=f"where to write the JSON results (default: {DEFAULT_JSON})",
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=MAX_PREDICTED_SECONDS,
+        help="skip a fan-out size whose predicted wall time per repeat exceeds "
+        "this (default: %(default)g)",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print progress to stderr as each workload finishes",
+    )
+    args = p.parse_args(argv)
+    if args.only:
+        names = [n.strip() for item in args.only for n in item.split(",") if n.strip()]
+        unknown = [n for n in names if n not in WORKLOADS]
+        if unknown:
+            p.error(
+                f"unknown workload(s): {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}"
+            )
+        args.only = names
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    global _VERBOSE
+    quiet_logging()
+    args = parse_args(argv)
+    _VERBOSE = args.verbose
+    env = environment()
+    results = run_suite(args.only, quick=args.quick, max_seconds=args.max_seconds)
+    print(format_table(results, env))
+    write_json(
+        args.json, results, env, quick=args.quick, only=args.only, threads_default=1, log_sink=None
+    )
+    print(f"\nJSON results written to {args.json}")
+    # A MISS is a finding, not a failure of the benchmark; an engine error is.
+    return 1 if any(r.get("error") and not r.get("summary") for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
