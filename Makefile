@@ -1,0 +1,32 @@
+# Every target that needs Python creates and uses its own virtual environment in .venv.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint docs bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,lint,docs]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo_teatime.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check tasktronaut tests examples benchmarks
+	$(VENV)/bin/mypy tasktronaut
+
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) site build *.egg-info .mypy_cache .ruff_cache .pytest_cache
