@@ -12,8 +12,10 @@ reports; a second Ctrl-C aborts.
 
 from __future__ import annotations
 
+import heapq
 import signal
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -23,7 +25,12 @@ from typing import Any
 import attrs
 
 from tasktronaut import _gc
-from tasktronaut.errors import ArgumentError, CancelProcessError, TasktronautError
+from tasktronaut.errors import (
+    ArgumentError,
+    CancelProcessError,
+    NonRetryableProcessError,
+    TasktronautError,
+)
 from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, observe, walk
 from tasktronaut.logs import DEBUG, RunLog, current_log
 from tasktronaut.report import readiness_lines, tree_lines
@@ -103,6 +110,8 @@ class _Run:
         self.interrupted = False
         self.cancelled = False
         self.listener = settings.listener
+        self.delayed: list[tuple[float, int, Node]] = []
+        self._sequence = 0
 
     def execute(self) -> None:
         session_token = current_session.set(self.session)
@@ -154,15 +163,19 @@ class _Run:
             return
         queue, capacity = self.queue, executor.capacity
         inflight = 0
-        while (queue and not self.stopping) or inflight:
+        while ((queue or self.delayed) and not self.stopping) or inflight:
+            self._requeue_due()
             while queue and inflight < capacity and not self.stopping:
                 node = queue.popleft()
                 if self._visit(node, executor):
                     inflight += 1
             if inflight:
-                node, ok, value = executor.next_event()
-                inflight -= 1
-                self._finished(node, ok, value)
+                event = executor.next_event(self._until_due())
+                if event is not None:
+                    inflight -= 1
+                    self._finished(*event)
+            elif self.delayed and not queue:
+                self._sleep_until_due()
 
     def _loop_inline(self) -> None:
         """The one-worker loop: actions run right here, with no hand-over at all.
@@ -173,7 +186,13 @@ class _Run:
         queue, log = self.queue, self.log
         popleft, info = queue.popleft, log.info_on
         fast = not self.session.dry_run
-        while queue and not self.stopping:
+        while (queue or self.delayed) and not self.stopping:
+            if self.delayed:
+                if not queue:
+                    self._sleep_until_due()
+                self._requeue_due()
+                if not queue:
+                    continue
             node = popleft()
             if fast and node.kind is _TASK and node.hooks is None:
                 for dep in node._deps or ():
@@ -181,7 +200,7 @@ class _Run:
                         break
                 else:
                     if info:
-                        log.info(f"{node.taskname}: Executing")
+                        log.info(_executing(node))
                     try:
                         node._action(node)  # type: ignore[misc]
                         asset = node._asset
@@ -189,6 +208,8 @@ class _Run:
                             bool(asset.ready()) if type(asset) is Asset else observe(asset)
                         )
                     except Exception as e:
+                        if self._retry(node, e):
+                            continue
                         self._failed(node, e)
                     else:
                         if ready:
@@ -204,6 +225,8 @@ class _Run:
                 try:
                     ready = _perform(node, log)
                 except Exception as e:
+                    if self._retry(node, e):
+                        continue
                     self._failed(node, e)
                 else:
                     node.status = _READY if ready else NodeStatus.NOT_READY
@@ -239,9 +262,50 @@ class _Run:
         if ok:
             node.status = _READY if value else NodeStatus.NOT_READY
             self._report(node)
+        elif self._retry(node, value):
+            return
         else:
             self._failed(node, value)
         self._release(node)
+
+    def _retry(self, node: Node, error: BaseException) -> bool:
+        """Schedule another attempt if the node's options allow one for this error."""
+        options = node.options
+        if (
+            node.attempt >= options.max_attempts
+            or self.stopping
+            or isinstance(error, (NonRetryableProcessError, CancelProcessError))
+            or not isinstance(error, options.retry_on)
+        ):
+            return False
+        delay = options.delay(node.attempt)
+        text = str(error).strip().splitlines()
+        self.log.warning(
+            f"{node.taskname}: Attempt {node.attempt} of {options.max_attempts} failed: "
+            f"{text[0] if text else type(error).__name__}; retrying in {delay:.3g}s"
+        )
+        node.error = error
+        node.attempt += 1
+        self._sequence += 1
+        heapq.heappush(self.delayed, (time.monotonic() + delay, self._sequence, node))
+        return True
+
+    def _requeue_due(self) -> None:
+        """Put the retries whose wait is over back in front of the queue."""
+        delayed, now = self.delayed, time.monotonic()
+        while delayed and delayed[0][0] <= now:
+            self.queue.appendleft(heapq.heappop(delayed)[2])
+
+    def _until_due(self) -> float | None:
+        return max(0.0, self.delayed[0][0] - time.monotonic()) if self.delayed else None
+
+    def _sleep_until_due(self) -> None:
+        """Wait for the next retry, in short slices so that Ctrl-C is noticed."""
+        while self.delayed and not self.stopping:
+            remaining = self.delayed[0][0] - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(remaining, 0.05))
 
     def _failed(self, node: Node, error: BaseException) -> None:
         node.error = error
@@ -309,6 +373,9 @@ class _Run:
 
     def _wrap_up(self) -> None:
         """Mark what never started, and say so if the run was stopped early."""
+        for _, _, node in self.delayed:
+            self._failed(node, node.error or TasktronautError("not retried: the run stopped"))
+        self.delayed.clear()
         skipped = 0
         for node in self.order:
             if node.status is NodeStatus.NEW:
@@ -359,10 +426,16 @@ class _Run:
             signal.signal(signal.SIGINT, previous)
 
 
+def _executing(node: Node) -> str:
+    if node.attempt == 1:
+        return f"{node.taskname}: Executing"
+    return f"{node.taskname}: Executing (attempt {node.attempt} of {node.options.max_attempts})"
+
+
 def _perform(node: Node, log: RunLog) -> bool:
     """Run a node's action on a worker, then observe its assets again."""
     if log.info_on and node.kind is not NodeKind.PROCESS:
-        log.info(f"{node.taskname}: Executing")
+        log.info(_executing(node))
     action = node._action
     if action is not None:
         node.result = action(node)

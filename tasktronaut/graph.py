@@ -105,7 +105,8 @@ class Node:
     """One unit of work in the graph; identity (equality and hash) is the task name.
 
     Public properties mirror iotaa: ``taskname``, ``asset``, ``ref``, ``ready``, ``req`` and
-    ``graph``. ``status``, ``result`` and ``error`` tell what happened to it in its last run.
+    ``graph``. ``status``, ``result``, ``error`` and ``attempt`` tell what happened to it in
+    its last run.
 
     Nodes are created once per task per run and sit on the engine's hot path, so this is a
     hand-written slotted class: every slot is set in ``__init__`` from constants, which is
@@ -125,6 +126,7 @@ class Node:
         "_rebuild",
         "_req",
         "_session",
+        "attempt",
         "call",
         "error",
         "hooks",
@@ -165,6 +167,7 @@ class Node:
         self.status = NodeStatus.NEW
         self.result: Any = None
         self.error: BaseException | None = None
+        self.attempt = 1
         self._ready: bool | None = None
         self._pending = 0
         self._dependents: Node | list[Node] | None = None

@@ -7,6 +7,7 @@ mistake is reported where it was written rather than deep inside a run.
 from __future__ import annotations
 
 import enum
+import random
 from typing import Any
 
 import attrs
@@ -120,6 +121,18 @@ class TaskOptions:
     def max_attempts(self) -> int:
         """How many times the action may run in all."""
         return self.retries + 1
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after attempt ``attempt`` failed, before the next one."""
+        if self.backoff is Backoff.NONE:
+            return 0.0
+        factor = attempt if self.backoff is Backoff.LINEAR else 2 ** (attempt - 1)
+        wait = self.backoff_base * factor
+        if self.backoff_max is not None:
+            wait = min(wait, self.backoff_max)
+        if self.jitter:
+            wait *= 1 - random.random() * self.jitter
+        return float(wait)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> TaskOptions:

@@ -250,7 +250,7 @@ def run_step(node: Node) -> Any:
     run = call.run
     run.ensure_started()
     context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
-                      run.options, 1, run)
+                      run.options, node.attempt, run)
     kwargs = {**call.kwargs, "context": context} if call.wants_context else call.kwargs
     with run.definition.around_task(run.identifier, node.taskname, call.description, context):
         result = call.function(**kwargs)

@@ -12,7 +12,7 @@ import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import Any, Protocol
 
 from tasktronaut.graph import Node
@@ -32,8 +32,8 @@ class Executor(Protocol):
     def submit(self, node: Node, job: Job) -> None:
         """Start ``job`` for ``node``; its outcome is returned later by ``next_event``."""
 
-    def next_event(self) -> Event:
-        """Wait for a job to finish and return ``(node, ok, value)``."""
+    def next_event(self, timeout: float | None = None) -> Event | None:
+        """Wait for a job to finish and return ``(node, ok, value)``; ``None`` on timeout."""
 
     def shutdown(self) -> None:
         """Release the workers; jobs still running are abandoned, not waited for."""
@@ -56,8 +56,8 @@ class InlineExecutor:
         except Exception as e:
             self._events.append((node, False, e))
 
-    def next_event(self) -> Event:
-        return self._events.popleft()
+    def next_event(self, timeout: float | None = None) -> Event | None:
+        return self._events.popleft() if self._events else None
 
     def shutdown(self) -> None:
         """Nothing to stop."""
@@ -94,8 +94,11 @@ class ThreadExecutor:
     def submit(self, node: Node, job: Job) -> None:
         self._todo.put((node, job))
 
-    def next_event(self) -> Event:
-        return self._done.get()
+    def next_event(self, timeout: float | None = None) -> Event | None:
+        try:
+            return self._done.get(timeout=timeout)
+        except Empty:
+            return None
 
     def shutdown(self) -> None:
         for _ in self._threads:
