@@ -10,9 +10,13 @@ even constructed. Calling a task function outside any task builds the graph and 
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
+import pickle
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar, cast, overload
+
+import attrs
 
 from tasktronaut import _gc
 from tasktronaut.errors import CycleError, ProtocolError
@@ -58,6 +62,28 @@ class TaskFunction:
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else BoundTaskFunction(self, obj)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by reference (module and name), so a worker process imports it."""
+        return (_import_task, (self.func.__module__, self.func.__qualname__))
+
+    def remote(self, node: Node) -> RemoteTask:
+        """The picklable job that runs ``node``'s action in another process."""
+        _, args, kwargs = node.call
+        if "<locals>" in self.__qualname__:
+            raise ProtocolError(node.taskname, "cannot run in a worker process: its task "
+                                "function is defined inside a function; define it at module "
+                                "level")
+        for where, value in [*enumerate(args), *kwargs.items()]:
+            try:
+                pickle.dumps(value)
+            except Exception as e:
+                raise ProtocolError(
+                    node.taskname,
+                    f"cannot run in a worker process: argument {where!r} ({value!r}) "
+                    f"cannot be pickled: {e}",
+                ) from None
+        return RemoteTask(self, args, kwargs, node.taskname)
 
     def __repr__(self) -> str:
         return f"<{self.kind.value} {self.func.__module__}.{self.func.__qualname__}>"
@@ -202,10 +228,48 @@ def _action(node: Node) -> None:
 def _fresh_generator(node: Node) -> Generator[Any, Any, Any]:
     """Call the task function again and advance it to its action (used by retries)."""
     function, args, kwargs = node.call
+    return _advanced(function, args, kwargs, node.taskname)
+
+
+def _advanced(function: TaskFunction, args: tuple[Any, ...], kwargs: dict[str, Any],
+              name: str) -> Generator[Any, Any, Any]:
     gen: Generator[Any, Any, Any] = function.func(*args, **kwargs)
     for what in ("its name", "asset(s)", "requirement(s)"):
-        _next(gen, node.taskname, what)
+        _next(gen, name, what)
     return gen
+
+
+def _import_task(module: str, qualname: str) -> Any:
+    target: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+@attrs.frozen
+class RemoteTask:
+    """An asset task's action, sent to a worker process by reference.
+
+    In the worker the task function is called afresh (its requirements become nodes of a
+    private graph, nothing else runs) and its action runs; readiness is checked back in the
+    parent, so such tasks need assets the parent can observe (files, databases).
+    """
+
+    function: TaskFunction
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    name: str
+
+    def __call__(self) -> None:
+        session = Session(log=current_log.get() or RunLog())
+        token = current_session.set(session)
+        try:
+            gen = _advanced(self.function, self.args, self.kwargs, self.name)
+            for _ in gen:
+                gen.close()
+                raise ProtocolError(self.name, "yielded again after its requirement(s)")
+        finally:
+            current_session.reset(token)
 
 
 def _in_session(node: Node, fn: Callable[..., Any], *args: Any) -> Any:

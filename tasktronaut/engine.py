@@ -20,6 +20,8 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
+from queue import Empty, SimpleQueue
 from typing import Any
 
 import attrs
@@ -35,7 +37,7 @@ from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, observe, walk
 from tasktronaut.logs import DEBUG, RunLog, current_log
 from tasktronaut.report import readiness_lines, tree_lines
 from tasktronaut.session import Session, current_session
-from tasktronaut.workers import Executor, InlineExecutor, make_executor
+from tasktronaut.workers import Executor, Pools, is_executor
 
 _READY = NodeStatus.READY
 _TASK = NodeKind.TASK
@@ -64,16 +66,19 @@ class RunSettings:
                 f"processes must be an integer >= 0, got {self.processes!r}",
                 name="processes", value=self.processes,
             )
-        if self.processes or self.executor in ("process", "dask"):
+        executor = getattr(self.executor, "value", self.executor)
+        if executor not in (None, "thread", "process") and not is_executor(executor):
             raise ArgumentError(
-                "process workers are not available in this version; use threads",
+                f"executor must be 'thread', 'process' or an executor object, "
+                f"got {self.executor!r}",
                 name="executor", value=self.executor,
             )
-        if self.executor not in (None, "thread") and not hasattr(self.executor, "next_event"):
-            raise ArgumentError(
-                f"executor must be 'thread' or an executor object, got {self.executor!r}",
-                name="executor", value=self.executor,
-            )
+
+    @property
+    def inline(self) -> bool:
+        """Whether every action can run in the calling thread (the fast path)."""
+        return self.threads == 1 and getattr(self.executor, "value", self.executor) in (
+            None, "thread")
 
 
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
@@ -112,25 +117,36 @@ class _Run:
         self.listener = settings.listener
         self.delayed: list[tuple[float, int, Node]] = []
         self._sequence = 0
+        self.events: SimpleQueue[tuple[Node, bool, Any]] = SimpleQueue()
+        self.pools = Pools(settings.threads, settings.processes, settings.executor,
+                           self.events, self.log)
+        self.inflight = 0
+        self.busy: dict[Executor, int] = {}
+        self.where: dict[int, Executor] = {}
+        self.parked: dict[Executor, deque[Node]] = {}
 
     def execute(self) -> None:
         session_token = current_session.set(self.session)
         log_token = current_log.set(self.log)
         try:
-            if self.log.debug_on:
-                self._log_plan()
-            if self.root.status is _ALREADY:
-                self._report(self.root)
-                return
             with _gc.frozen():
+                if self.log.debug_on:
+                    self._log_plan()
+                if self.root.status is _ALREADY:
+                    self._report(self.root)
+                    return
                 self._prepare()
-                executor = make_executor(self.settings.threads, self.settings.executor)
-                executor.start()
+                inline = self.settings.inline and all(
+                    n.options.executor is None for n in self.order
+                )
                 try:
                     with self._interrupts():
-                        self._loop(executor)
+                        if inline:
+                            self._loop_inline()
+                        else:
+                            self._loop()
                 finally:
-                    executor.shutdown()
+                    self.pools.shutdown()
                 self._wrap_up()
         finally:
             current_log.reset(log_token)
@@ -157,25 +173,56 @@ class _Run:
             if not pending:
                 queue.append(node)
 
-    def _loop(self, executor: Executor) -> None:
-        if type(executor) is InlineExecutor:
-            self._loop_inline()
-            return
-        queue, capacity = self.queue, executor.capacity
-        inflight = 0
-        while ((queue or self.delayed) and not self.stopping) or inflight:
+    def _loop(self) -> None:
+        """The general loop: jobs go to their executors; outcomes come back as events."""
+        queue, events = self.queue, self.events
+        while ((queue or self.delayed) and not self.stopping) or self.inflight:
             self._requeue_due()
-            while queue and inflight < capacity and not self.stopping:
-                node = queue.popleft()
-                if self._visit(node, executor):
-                    inflight += 1
-            if inflight:
-                event = executor.next_event(self._until_due())
-                if event is not None:
-                    inflight -= 1
-                    self._finished(*event)
+            while queue and not self.stopping:
+                self._dispatch(queue.popleft())
+            if self.inflight:
+                try:
+                    event = events.get(timeout=self._until_due())
+                except Empty:
+                    continue
+                self._event(*event)
             elif self.delayed and not queue:
                 self._sleep_until_due()
+
+    def _dispatch(self, node: Node) -> None:
+        if not self._visit(node):
+            return
+        executor = self.pools.for_node(node)
+        if self.busy.get(executor, 0) >= executor.capacity:
+            self.parked.setdefault(executor, deque()).append(node)
+        else:
+            self._submit(node, executor)
+
+    def _submit(self, node: Node, executor: Executor) -> None:
+        self.busy[executor] = self.busy.get(executor, 0) + 1
+        self.inflight += 1
+        self.where[id(node)] = executor
+        if not executor.remote:
+            executor.submit(node, partial(_perform, node, self.log))
+            return
+        try:
+            job = _remote_job(node)
+            if self.log.info_on:
+                self.log.info(_executing(node))
+            executor.submit(node, job)
+        except Exception as e:
+            self.events.put((node, False, e))
+
+    def _event(self, node: Node, ok: bool, value: Any) -> None:
+        executor = self.where.pop(id(node))
+        self.busy[executor] -= 1
+        self.inflight -= 1
+        if executor.remote:
+            ok, value = _finish_remote(node, ok, value)
+        self._finished(node, ok, value)
+        parked = self.parked.get(executor)
+        if parked and not self.stopping:
+            self._submit(parked.popleft(), executor)
 
     def _loop_inline(self) -> None:
         """The one-worker loop: actions run right here, with no hand-over at all.
@@ -221,7 +268,7 @@ class _Run:
                             self._report(node)
                     self._release(node)
                     continue
-            if self._visit(node, None):
+            if self._visit(node):
                 try:
                     ready = _perform(node, log)
                 except Exception as e:
@@ -233,8 +280,8 @@ class _Run:
                     self._report(node)
                 self._release(node)
 
-    def _visit(self, node: Node, executor: Executor | None) -> bool:
-        """Act on a node whose requirements were all visited; True if a job was started."""
+    def _visit(self, node: Node) -> bool:
+        """Act on a node whose requirements were all visited; True if its action should run."""
         kind = node.kind
         if kind is NodeKind.TASK or kind is NodeKind.STEP or node._action is not None:
             for dep in node._deps or ():
@@ -246,13 +293,12 @@ class _Run:
                     node._ready = False
                     self._release(node)
                     return False
-                if self.session.dry_run:
-                    self.log.info(f"{node.taskname}: SKIPPING (DRY RUN)")
-                else:
-                    if executor is not None:
-                        executor.submit(node, lambda: _perform(node, self.log))
+                if not self.session.dry_run:
                     return True
+                self.log.info(f"{node.taskname}: SKIPPING (DRY RUN)")
             node._ready = False
+        elif kind is NodeKind.COLLECTION or kind is NodeKind.JOIN:
+            node._ready = None
         node.status = _READY if node.ready else NodeStatus.NOT_READY
         self._report(node)
         self._release(node)
@@ -450,3 +496,31 @@ def _perform(node: Node, log: RunLog) -> bool:
         return ready
     node._ready = None
     return node.ready
+
+
+def _remote_job(node: Node) -> Any:
+    """The picklable job that runs ``node``'s action in another process."""
+    call = node.call
+    maker = call[0].remote if isinstance(call, tuple) else getattr(call, "remote", None)
+    if maker is None:
+        raise TasktronautError(f"Task '{node.taskname}' cannot run in a worker process")
+    return maker(node)
+
+
+def _finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
+    """Back in this process after a remote action: record it, observe the assets here."""
+    finish = getattr(node.call, "finish", None)
+    if finish is not None:
+        finish(node, ok, value)
+    if not ok:
+        return False, value
+    try:
+        if node.kind is NodeKind.TASK:
+            ready = node._ready = observe(node._asset)
+        else:
+            node._ready = None
+            ready = node.ready
+    except Exception as e:
+        node._ready = False
+        return False, TasktronautError(f"asset readiness check raised {type(e).__name__}: {e}")
+    return True, ready

@@ -9,6 +9,7 @@ a process runs: the per-process state (results, hooks, cancellation) and the ste
 from __future__ import annotations
 
 import enum
+import pickle
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -229,6 +230,7 @@ class StepCall(NodeHooks):
     wants_context: bool
     description: str
     all_kwargs: dict[str, Any]
+    _around: Any = attrs.field(default=None, init=False, repr=False)
 
     def cancelled(self) -> bool:
         return self.run.cancelled()
@@ -239,6 +241,87 @@ class StepCall(NodeHooks):
     def cancel(self, node: Node, error: BaseException) -> bool:
         self.run.cancel_tree()
         return True
+
+    def remote(self, node: Node) -> RemoteStep:
+        """Start ``node`` for a worker process: hooks here, the step shipped by reference."""
+        run = self.run
+        function: Any = self.function
+        owner = getattr(function, "__self__", None)
+        method = None
+        if owner is run.definition and owner is not None:
+            method, function = function.__func__.__name__, None
+        job = RemoteStep(type(run.definition), method, function, self.kwargs,
+                         self.wants_context, run.identifier, node.taskname, self.description,
+                         self.all_kwargs, run.options, node.attempt, dict(run.results))
+        try:
+            pickle.dumps(job)
+        except Exception as e:
+            raise ArgumentError(
+                f"step '{node.taskname}' cannot run in a worker process: "
+                f"{_unpicklable(job)}: {e}", name=node.taskname,
+            ) from None
+        run.ensure_started()
+        context = Context(run.identifier, node.taskname, self.description, self.all_kwargs,
+                          run.options, node.attempt, run)
+        around = run.definition.around_task(run.identifier, node.taskname, self.description,
+                                            context)
+        around.__enter__()
+        self._around = around
+        return job
+
+    def finish(self, node: Node, ok: bool, value: Any) -> None:
+        """A remote step ended: leave ``around_task``, record the result."""
+        around, self._around = self._around, None
+        if around is not None:
+            if ok:
+                around.__exit__(None, None, None)
+            else:
+                around.__exit__(type(value), value, value.__traceback__)
+        if ok:
+            self.run.results[node.taskname] = value
+            node._asset = Asset(value, _ALWAYS)
+
+
+def _unpicklable(job: RemoteStep) -> str:
+    """Name what in a step's job cannot be pickled."""
+    for name, value in job.kwargs.items():
+        try:
+            pickle.dumps(value)
+        except Exception:
+            return f"argument '{name}' ({type(value).__name__})"
+    if job.function is not None:
+        return f"its callable {job.function!r}"
+    return f"its definition {job.definition.__qualname__}"
+
+
+@attrs.frozen
+class RemoteStep:
+    """A step shipped to a worker process: definition class, method name, arguments."""
+
+    definition: type[ProcessDefinition]
+    method: str | None
+    function: Callable[..., Any] | None
+    kwargs: dict[str, Any]
+    wants_context: bool
+    identifier: str | None
+    step: str
+    description: str
+    all_kwargs: dict[str, Any]
+    options: dict[str, Any]
+    attempt: int
+    results: dict[str, Any]
+
+    def __call__(self) -> Any:
+        instance = self.definition()
+        function = getattr(instance, self.method) if self.method else self.function
+        assert function is not None
+        if not self.wants_context:
+            return function(**self.kwargs)
+        run = ProcessRun(instance, self.identifier, self.step, self.options)
+        run.results.update(self.results)
+        context = Context(self.identifier, self.step, self.description, self.all_kwargs,
+                          self.options, self.attempt, run)
+        return function(**self.kwargs, context=context)
 
 
 _ALWAYS: Callable[[], bool] = lambda: True  # noqa: E731
