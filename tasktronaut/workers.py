@@ -25,7 +25,7 @@ from queue import Empty, SimpleQueue
 from typing import Any, Protocol
 
 from tasktronaut.errors import TasktronautError
-from tasktronaut.graph import Node
+from tasktronaut.graph import Node, NodeKind
 from tasktronaut.logs import RunLog, current_log
 
 Event = tuple[Node, bool, Any]
@@ -394,7 +394,9 @@ class Pools:
 
     def for_node(self, node: Node) -> Executor:
         choice = node.options.executor
-        if choice is None:
+        if node.kind is not NodeKind.TASK and node.kind is not NodeKind.STEP:
+            choice = None
+        elif choice is None:
             choice = self._default
         name = getattr(choice, "value", choice)
         if choice is None or name == "thread":

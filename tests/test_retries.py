@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from tasktronaut import (
@@ -83,7 +85,7 @@ def test_bad_options_are_reported_where_they_are_written(options, message):
 
 
 class Flaky(ProcessDefinition):
-    attempts: list[int] = []
+    attempts: ClassVar[list[int]] = []
 
     def define_process(self, builder):
         builder.task(self.fetch)
@@ -97,8 +99,8 @@ class Flaky(ProcessDefinition):
 
 
 class Hopeless(ProcessDefinition):
-    attempts: list[int] = []
-    failures: list[tuple[str, str]] = []
+    attempts: ClassVar[list[int]] = []
+    failures: ClassVar[list[tuple[str, str]]] = []
 
     def define_process(self, builder):
         builder.task(self.fetch, retries=5)
