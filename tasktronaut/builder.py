@@ -43,13 +43,24 @@ _SEQUENTIAL = ExecutionMode.SEQUENTIAL
 Plan = dict[str, Any]
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class _Scope:
-    """The arguments steps see here, the description they inherit, and a label for names."""
+    """The arguments steps see here, the description they inherit, and the items (from
+    ``each``/``transform``) that label step names."""
 
     kwargs: dict[str, Any]
     description: str | None = None
-    label: str = ""
+    items: tuple[dict[str, Any], ...] = ()
+    _label: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``k='v', ...`` for the items in scope (worked out once, when a name needs it)."""
+        if self._label is None:
+            self._label = ", ".join(
+                f"{k}={v!r}" for item in self.items for k, v in item.items()
+            )
+        return self._label
 
 
 class _Block:
@@ -129,6 +140,9 @@ class Builder:
         self._compiler = compiler
         self._block = block
         self._scope = scope
+        self._parent: Builder | None = None
+        self._data: dict[str, Any] | None = None
+        self._description: str | None = None
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -198,15 +212,16 @@ class Builder:
         if description:
             base = description
         elif opts.description:
-            base = f"{opts.description} ({scope.label})" if scope.label else opts.description
+            base = f"{opts.description} ({scope.label})" if scope.items else opts.description
         else:
-            base = f"{label}({scope.label})" if scope.label else label
+            base = f"{label}({scope.label})" if scope.items else label
         name = compiler.unique(base)
-        accepts_all, names, wants_context = _parameters(func)
+        accepts_all, names, wants_context, required = _signature_of(func)
         kwargs = dict(scope.kwargs) if accepts_all else {
             k: v for k, v in scope.kwargs.items() if k in names
         }
-        _check_required(func, name, kwargs, scope.kwargs)
+        if required:
+            _check_required(required, name, kwargs, scope.kwargs)
         desc = explicit or scope.description or label.rpartition(".")[2]
         call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs)
         node = Node(name, NodeKind.STEP, None, opts, None, self._block.requires(), None,
@@ -219,14 +234,20 @@ class Builder:
     @contextmanager
     def sequential(self, description: str | None = None) -> Iterator[Builder]:
         """A block whose steps run one after another."""
-        with self._sub_block(_SEQUENTIAL, {}, description) as builder:
-            yield builder
+        child = self._open(_SEQUENTIAL, None, description)
+        try:
+            yield child
+        finally:
+            self._close(child)
 
     @contextmanager
     def concurrent(self, description: str | None = None) -> Iterator[Builder]:
         """A block whose steps may run at the same time, all after what came before."""
-        with self._sub_block(ExecutionMode.CONCURRENT, {}, description) as builder:
-            yield builder
+        child = self._open(ExecutionMode.CONCURRENT, None, description)
+        try:
+            yield child
+        finally:
+            self._close(child)
 
     @contextmanager
     def transform(self, func: Callable[..., Any],
@@ -237,8 +258,11 @@ class Builder:
         ``(dict, description)`` pair.
         """
         data, item_description = _item(_call_with(func, self._scope.kwargs), func, "transform")
-        with self._sub_block(self._block.mode, data, item_description or description) as b:
-            yield b
+        child = self._open(self._block.mode, data, item_description or description)
+        try:
+            yield child
+        finally:
+            self._close(child)
 
     def each(self, func: Callable[..., Any], description: str | None = None) -> Iterator[Builder]:
         """One sub-block per item ``func`` yields (a dict, or a ``(dict, description)``).
@@ -254,33 +278,42 @@ class Builder:
                 f"each: {_callable_name(func, None)} must yield dicts, got {items!r}",
                 name="each", value=items,
             ) from None
+        mode = self._block.mode
         for item in iterator:
             data, item_description = _item(item, func, "each")
-            with self._sub_block(self._block.mode, data, item_description or description) as b:
-                yield b
+            child = self._open(mode, data, item_description or description)
+            try:
+                yield child
+            finally:
+                self._close(child)
 
-    @contextmanager
-    def _sub_block(self, mode: ExecutionMode, data: dict[str, Any],
-                   description: str | None) -> Iterator[Builder]:
-        parent, scope = self._block, self._scope
-        items: list[Plan] = []
-        block = _Block(self._compiler, mode, parent.requires(), items)
-        label = ", ".join(f"{k}={v!r}" for k, v in data.items())
-        child = _Scope(
-            {**scope.kwargs, **data} if data else scope.kwargs,
-            description or scope.description,
-            f"{scope.label}, {label}" if scope.label and label else scope.label or label,
-        )
-        try:
-            yield Builder(self._compiler, block, child)
-        finally:
-            parent.add(block.exit())
-            entry: Plan = {mode.value: items}
-            if description:
-                entry["description"] = description
-            if data:
-                entry["kwargs"] = data
-            parent.items.append(entry)
+    def _open(self, mode: ExecutionMode, data: dict[str, Any] | None,
+              description: str | None) -> Builder:
+        """A builder for a sub-block, in ``mode``, seeing the arguments merged with ``data``."""
+        scope = self._scope
+        block = _Block(self._compiler, mode, self._block.requires(), [])
+        if data:
+            child = _Scope({**scope.kwargs, **data}, description or scope.description,
+                           (*scope.items, data))
+        else:
+            child = _Scope(scope.kwargs, description or scope.description, scope.items,
+                           scope._label)
+        builder = Builder(self._compiler, block, child)
+        builder._parent = self
+        builder._data = data
+        builder._description = description
+        return builder
+
+    def _close(self, child: Builder) -> None:
+        """The sub-block is complete: it is one item of this block."""
+        block = child._block
+        self._block.add(block.exit())
+        entry: Plan = {block.mode.value: block.items}
+        if child._description:
+            entry["description"] = child._description
+        if child._data:
+            entry["kwargs"] = child._data
+        self._block.items.append(entry)
 
     def sub_process(self, definition: type[ProcessDefinition],
                     description: str | None = None) -> Node:
@@ -397,12 +430,6 @@ def _signature(function: Any, bound: bool) -> tuple[bool, frozenset[str], bool, 
     return accepts_all, names - {"context"}, "context" in names, required
 
 
-def _parameters(func: Callable[..., Any]) -> tuple[bool, frozenset[str], bool]:
-    """Whether ``func`` takes ``**kwargs``, the argument names it takes, and ``context``."""
-    accepts_all, names, wants_context, _ = _signature_of(func)
-    return accepts_all, names, wants_context
-
-
 def _signature_of(func: Callable[..., Any]) -> tuple[bool, frozenset[str], bool, tuple[str, ...]]:
     target = getattr(func, "__func__", None)
     try:
@@ -413,9 +440,9 @@ def _signature_of(func: Callable[..., Any]) -> tuple[bool, frozenset[str], bool,
         return True, frozenset(), False, ()
 
 
-def _check_required(func: Callable[..., Any], step: str, kwargs: dict[str, Any],
+def _check_required(required: tuple[str, ...], step: str, kwargs: dict[str, Any],
                     available: dict[str, Any]) -> None:
-    missing = [n for n in _signature_of(func)[3] if n not in kwargs]
+    missing = [n for n in required if n not in kwargs]
     if missing:
         raise ArgumentError(
             f"step '{step}' needs argument(s) {', '.join(missing)} that the process does not "
@@ -428,7 +455,7 @@ def _call_with(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """Call ``func`` with the arguments its signature accepts."""
     if not callable(func):
         raise ArgumentError(f"expected a callable, got {func!r}", name="func", value=func)
-    accepts_all, names, _ = _parameters(func)
+    accepts_all, names, _, _ = _signature_of(func)
     return func(**(kwargs if accepts_all else {k: v for k, v in kwargs.items() if k in names}))
 
 

@@ -294,6 +294,8 @@ class _Run:
                     self._release(node)
                     return False
                 if not self.session.dry_run:
+                    if node.hooks is not None:
+                        node.hooks.starting(node)
                     return True
                 self.log.info(f"{node.taskname}: SKIPPING (DRY RUN)")
             node._ready = False
@@ -388,7 +390,9 @@ class _Run:
         """Tell the node's dependents it was visited; queue those now waiting for nothing."""
         if self.listener is not None:
             self.listener(node)
-        if self.log.debug_on and node.status is not NodeStatus.FAILED:
+        if self.log.debug_on and node.status is not NodeStatus.FAILED and (
+            node.kind is not NodeKind.JOIN
+        ):
             self.log.emit(DEBUG, f"{node.taskname}: Task completed")
         dependents = node._dependents
         if dependents is None:

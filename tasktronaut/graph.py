@@ -69,6 +69,9 @@ class NodeHooks:
         """Whether the node must not start (its process was cancelled)."""
         return False
 
+    def starting(self, node: Node) -> None:
+        """The node's action is about to be started (called in the run's own thread)."""
+
     def failed(self, node: Node, error: BaseException) -> None:
         """The node's action failed for good."""
 

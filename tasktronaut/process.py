@@ -235,6 +235,10 @@ class StepCall(NodeHooks):
     def cancelled(self) -> bool:
         return self.run.cancelled()
 
+    def starting(self, node: Node) -> None:
+        if not self.run.started:
+            self.run.ensure_started()
+
     def failed(self, node: Node, error: BaseException) -> None:
         self.run.definition.on_failed(self.run.identifier, node.taskname, error)
 
@@ -260,7 +264,6 @@ class StepCall(NodeHooks):
                 f"step '{node.taskname}' cannot run in a worker process: "
                 f"{_unpicklable(job)}: {e}", name=node.taskname,
             ) from None
-        run.ensure_started()
         context = Context(run.identifier, node.taskname, self.description, self.all_kwargs,
                           run.options, node.attempt, run)
         around = run.definition.around_task(run.identifier, node.taskname, self.description,
@@ -331,12 +334,18 @@ def run_step(node: Node) -> Any:
     """A step's action: fire ``on_started`` if first, call the step inside ``around_task``."""
     call: StepCall = node.call
     run = call.run
-    run.ensure_started()
-    context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
-                      run.options, node.attempt, run)
-    kwargs = {**call.kwargs, "context": context} if call.wants_context else call.kwargs
-    with run.definition.around_task(run.identifier, node.taskname, call.description, context):
-        result = call.function(**kwargs)
+    if not run.started:
+        run.ensure_started()
+    hooked = type(run.definition).around_task is not ProcessDefinition.around_task
+    if not (hooked or call.wants_context):
+        result = call.function(**call.kwargs)
+    else:
+        context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
+                          run.options, node.attempt, run)
+        kwargs = {**call.kwargs, "context": context} if call.wants_context else call.kwargs
+        with run.definition.around_task(run.identifier, node.taskname, call.description,
+                                        context):
+            result = call.function(**kwargs)
     run.results[node.taskname] = result
     node._asset = Asset(result, _ALWAYS)
     return result
