@@ -57,9 +57,10 @@ class _Scope:
     def label(self) -> str:
         """``k='v', ...`` for the items in scope (worked out once, when a name needs it)."""
         if self._label is None:
-            self._label = ", ".join(
-                f"{k}={v!r}" for item in self.items for k, v in item.items()
-            )
+            seen: dict[str, Any] = {}
+            for item in self.items:
+                seen.update(item)
+            self._label = ", ".join(f"{k}={v!r}" for k, v in seen.items())
         return self._label
 
 
