@@ -1,6 +1,7 @@
 """tasktronaut: readiness-driven asset tasks and class-based processes, run by one engine."""
 
 from tasktronaut._version import __version__
+from tasktronaut.atomic import atomic
 from tasktronaut.builder import Builder
 from tasktronaut.decorators import collection, external, task, tasknames
 from tasktronaut.errors import (
@@ -14,6 +15,8 @@ from tasktronaut.errors import (
 from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, asset, graph, ready, ref, req
 from tasktronaut.logs import log, logcfg
 from tasktronaut.process import Context, ExecutionMode, ProcessDefinition
+from tasktronaut.state import MemoryStore, SQLiteStore, StateError
+from tasktronaut.workers import DaskExecutor, ProcessExecutor
 
 __all__ = [
     "ArgumentError",
@@ -22,16 +25,22 @@ __all__ = [
     "CancelProcessError",
     "Context",
     "CycleError",
+    "DaskExecutor",
     "ExecutionMode",
+    "MemoryStore",
     "Node",
     "NodeKind",
     "NodeStatus",
     "NonRetryableProcessError",
     "ProcessDefinition",
+    "ProcessExecutor",
+    "SQLiteStore",
+    "StateError",
     "TaskTimeoutError",
     "TasktronautError",
     "__version__",
     "asset",
+    "atomic",
     "collection",
     "external",
     "graph",

@@ -186,8 +186,10 @@ class Builder:
         """Add a step calling ``func`` (a method or any callable), or an asset-task node."""
         block = self._block
         if isinstance(func, Node):
-            add_requirements(func, block.requires())
-            block.add((func,))
+            before = block.requires()
+            add_requirements(func, before)
+            waits = func._deps is not None and all(b in func._deps for b in before)
+            block.add((func,) if waits else (*before, func))
             block.items.append({"task": func.taskname})
             return func
         if isinstance(func, (TaskFunction, BoundTaskFunction)):

@@ -37,6 +37,7 @@ from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, observe, walk
 from tasktronaut.logs import DEBUG, RunLog, current_log
 from tasktronaut.report import readiness_lines, tree_lines
 from tasktronaut.session import Session, current_session
+from tasktronaut.state import open_store
 from tasktronaut.workers import Executor, Pools, is_executor
 
 _READY = NodeStatus.READY
@@ -54,6 +55,7 @@ class RunSettings:
     dry_run: bool = False
     fail_fast: bool = False
     listener: Callable[[Node], Any] | None = None
+    state: Any = None
 
     def __attrs_post_init__(self) -> None:
         if type(self.threads) is not int or self.threads < 1:
@@ -83,9 +85,14 @@ class RunSettings:
 
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
         dry_run: bool = False, log: Any = None, fail_fast: bool = False,
-        listener: Callable[[Node], Any] | None = None) -> Node:
-    """Run the graph below ``root`` and return the root that was run."""
-    settings = RunSettings(threads, processes, executor, dry_run, fail_fast, listener)
+        listener: Callable[[Node], Any] | None = None, state: Any = None) -> Node:
+    """Run the graph below ``root`` and return the root that was run.
+
+    ``state`` (a path, or a store from :mod:`tasktronaut.state`) records each completed
+    process step per process identifier; a run with the same identifier skips what is
+    recorded and resumes at the first step that is not.
+    """
+    settings = RunSettings(threads, processes, executor, dry_run, fail_fast, listener, state)
     if root.status is not NodeStatus.NEW:
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
@@ -96,7 +103,12 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
     session.dry_run = dry_run
     order = session.order if session.root is root and session.order is not None else walk(root)
     session.order = None
-    _Run(root, order, session, settings).execute()
+    store = open_store(state) if state is not None else None
+    try:
+        _Run(root, order, session, settings, store).execute()
+    finally:
+        if store is not None and store is not state:
+            store.close()
     return root
 
 
@@ -104,7 +116,7 @@ class _Run:
     """One execution of a graph."""
 
     def __init__(self, root: Node, order: list[Node], session: Session,
-                 settings: RunSettings) -> None:
+                 settings: RunSettings, store: Any = None) -> None:
         self.root = root
         self.order = order
         self.session = session
@@ -124,12 +136,15 @@ class _Run:
         self.busy: dict[Executor, int] = {}
         self.where: dict[int, Executor] = {}
         self.parked: dict[Executor, deque[Node]] = {}
+        self.store = store
 
     def execute(self) -> None:
         session_token = current_session.set(self.session)
         log_token = current_log.set(self.log)
         try:
             with _gc.frozen():
+                if self.store is not None:
+                    self._restore()
                 if self.log.debug_on:
                     self._log_plan()
                 if self.root.status is _ALREADY:
@@ -151,6 +166,17 @@ class _Run:
         finally:
             current_log.reset(log_token)
             current_session.reset(session_token)
+
+    def _restore(self) -> None:
+        """Mark as done what the state store recorded as completed."""
+        for node in self.order:
+            hooks = node.hooks
+            if hooks is not None and node.status is NodeStatus.NEW and hooks.restore(
+                node, self.store
+            ):
+                node.status = _ALREADY
+                node._ready = True
+                self.log.debug(f"{node.taskname}: Completed in an earlier run")
 
     def _prepare(self) -> None:
         """Count what each node waits for and queue those that wait for nothing."""
@@ -275,10 +301,9 @@ class _Run:
                     if self._retry(node, e):
                         continue
                     self._failed(node, e)
+                    self._release(node)
                 else:
-                    node.status = _READY if ready else NodeStatus.NOT_READY
-                    self._report(node)
-                self._release(node)
+                    self._finished(node, True, ready)
 
     def _visit(self, node: Node) -> bool:
         """Act on a node whose requirements were all visited; True if its action should run."""
@@ -299,7 +324,7 @@ class _Run:
                     return True
                 self.log.info(f"{node.taskname}: SKIPPING (DRY RUN)")
             node._ready = False
-        elif kind is NodeKind.COLLECTION or kind is NodeKind.JOIN:
+        elif kind is NodeKind.COLLECTION or kind is NodeKind.JOIN or kind is NodeKind.EXTERNAL:
             node._ready = None
         node.status = _READY if node.ready else NodeStatus.NOT_READY
         self._report(node)
@@ -307,6 +332,13 @@ class _Run:
         return False
 
     def _finished(self, node: Node, ok: bool, value: Any) -> None:
+        if ok and value and self.store is not None and node.hooks is not None:
+            try:
+                node.hooks.record(node, self.store)
+            except Exception as e:
+                self._failed(node, e)
+                self._release(node)
+                return
         if ok:
             node.status = _READY if value else NodeStatus.NOT_READY
             self._report(node)

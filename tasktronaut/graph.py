@@ -72,6 +72,13 @@ class NodeHooks:
     def starting(self, node: Node) -> None:
         """The node's action is about to be started (called in the run's own thread)."""
 
+    def restore(self, node: Node, store: Any) -> bool:
+        """Before a run with a state store: mark the node done if the store says so."""
+        return False
+
+    def record(self, node: Node, store: Any) -> None:
+        """The node completed in a run with a state store: record it there."""
+
     def failed(self, node: Node, error: BaseException) -> None:
         """The node's action failed for good."""
 

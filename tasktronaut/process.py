@@ -129,6 +129,7 @@ class ProcessRun(NodeHooks):
     children: list[ProcessRun] = attrs.field(factory=list)
     started: bool = False
     plan: dict[str, Any] = attrs.field(factory=dict)
+    _recorded: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     cancel_event: threading.Event = attrs.field(factory=threading.Event)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
 
@@ -151,6 +152,35 @@ class ProcessRun(NodeHooks):
 
     def cancelled(self) -> bool:
         return self.top.cancel_event.is_set()
+
+    def recorded(self, store: Any) -> dict[str, Any]:
+        """What ``store`` holds for this process's identifier (read once per run)."""
+        if self.identifier is None:
+            raise ArgumentError(
+                f"{self.name}: a state store records progress per process identifier; "
+                "give the process one (build(identifier=...) or --id)",
+                name="identifier",
+            )
+        top = self.top
+        cached = top._recorded.get(id(store))
+        if cached is None:
+            cached = top._recorded[id(store)] = store.completed(self.identifier)
+        return cached
+
+    def restore(self, node: Node, store: Any) -> bool:
+        """The process node itself: done if its completion was recorded."""
+        recorded = self.recorded(store)
+        parts = [n for names in self.steps_by_function.values() for n in names]
+        parts += [child.name for child in self.children]
+        if node.taskname not in recorded or any(p not in recorded for p in parts):
+            return False
+        self.results.update(recorded[node.taskname])
+        node._asset = {k: Asset(v, _ALWAYS) for k, v in self.results.items()}
+        return True
+
+    def record(self, node: Node, store: Any) -> None:
+        assert self.identifier is not None
+        store.record(self.identifier, node.taskname, dict(self.results))
 
     def cancel_tree(self) -> None:
         """Cancel the top-level process: flag it, then ``on_cancelled`` for started parts."""
@@ -238,6 +268,20 @@ class StepCall(NodeHooks):
     def starting(self, node: Node) -> None:
         if not self.run.started:
             self.run.ensure_started()
+
+    def restore(self, node: Node, store: Any) -> bool:
+        """Done already if the store has this step for the process identifier."""
+        recorded = self.run.recorded(store)
+        if node.taskname not in recorded:
+            return False
+        result = self.run.results[node.taskname] = recorded[node.taskname]
+        node._asset = Asset(result, _ALWAYS)
+        node.result = result
+        return True
+
+    def record(self, node: Node, store: Any) -> None:
+        assert self.run.identifier is not None
+        store.record(self.run.identifier, node.taskname, self.run.results.get(node.taskname))
 
     def failed(self, node: Node, error: BaseException) -> None:
         self.run.definition.on_failed(self.run.identifier, node.taskname, error)
