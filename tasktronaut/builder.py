@@ -35,6 +35,7 @@ from tasktronaut.process import (
     ProcessRun,
     StepCall,
     complete_process,
+    function_key,
     run_step,
 )
 from tasktronaut.session import Session, current_session
@@ -230,7 +231,7 @@ class Builder:
         node = Node(name, NodeKind.STEP, None, opts, None, self._block.requires(), None,
                     run_step, None, call, call)
         compiler.session.registry[name] = node
-        run.steps_by_function.setdefault(getattr(func, "__func__", func), []).append(name)
+        run.steps_by_function.setdefault(function_key(func), []).append(name)
         self._block.items.append({"step": name, "description": desc, "kwargs": kwargs})
         return node
 

@@ -31,6 +31,7 @@ from tasktronaut.errors import (
     ArgumentError,
     CancelProcessError,
     NonRetryableProcessError,
+    TaskTimeoutError,
     TasktronautError,
 )
 from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, observe, walk
@@ -56,6 +57,7 @@ class RunSettings:
     fail_fast: bool = False
     listener: Callable[[Node], Any] | None = None
     state: Any = None
+    grace: float = 10.0
 
     def __attrs_post_init__(self) -> None:
         if type(self.threads) is not int or self.threads < 1:
@@ -85,19 +87,25 @@ class RunSettings:
 
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
         dry_run: bool = False, log: Any = None, fail_fast: bool = False,
-        listener: Callable[[Node], Any] | None = None, state: Any = None) -> Node:
+        listener: Callable[[Node], Any] | None = None, state: Any = None,
+        grace: float = 10.0) -> Node:
     """Run the graph below ``root`` and return the root that was run.
 
     ``state`` (a path, or a store from :mod:`tasktronaut.state`) records each completed
     process step per process identifier; a run with the same identifier skips what is
     recorded and resumes at the first step that is not.
     """
-    settings = RunSettings(threads, processes, executor, dry_run, fail_fast, listener, state)
+    settings = RunSettings(threads, processes, executor, dry_run, fail_fast, listener, state,
+                           grace)
     if root.status is not NodeStatus.NEW:
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
         root = root._rebuild()
-    session = root._session or Session()
+    session = root._session
+    if session is None:
+        session = root._session = Session()
+    session.cancel.clear()
+    session.interrupted = None
     if log is not None:
         session.log = RunLog(log)
     session.dry_run = dry_run
@@ -129,18 +137,26 @@ class _Run:
         self.listener = settings.listener
         self.delayed: list[tuple[float, int, Node]] = []
         self._sequence = 0
-        self.events: SimpleQueue[tuple[Node, bool, Any]] = SimpleQueue()
+        self.events: SimpleQueue[tuple[_Ticket, bool, Any] | None] = SimpleQueue()
+        self.timed = any(n.options.timeout is not None for n in order)
         self.pools = Pools(settings.threads, settings.processes, settings.executor,
-                           self.events, self.log)
+                           self.events, self.log, inline=not self.timed)  # type: ignore[arg-type]
         self.inflight = 0
         self.busy: dict[Executor, int] = {}
-        self.where: dict[int, Executor] = {}
+        self.current: dict[int, _Ticket] = {}
         self.parked: dict[Executor, deque[Node]] = {}
+        self.deadlines: list[tuple[float, int, _Ticket, BaseException]] = []
         self.store = store
+
+    def request_cancel(self) -> None:
+        """Stop starting new work (called from any thread, e.g. by ``Node.cancel``)."""
+        self.cancelled = self.stopping = True
+        self.events.put(None)
 
     def execute(self) -> None:
         session_token = current_session.set(self.session)
         log_token = current_log.set(self.log)
+        self.session.active = self
         try:
             with _gc.frozen():
                 if self.store is not None:
@@ -151,7 +167,7 @@ class _Run:
                     self._report(self.root)
                     return
                 self._prepare()
-                inline = self.settings.inline and all(
+                inline = self.settings.inline and not self.timed and all(
                     n.options.executor is None for n in self.order
                 )
                 try:
@@ -164,6 +180,7 @@ class _Run:
                     self.pools.shutdown()
                 self._wrap_up()
         finally:
+            self.session.active = None
             current_log.reset(log_token)
             current_session.reset(session_token)
 
@@ -207,11 +224,13 @@ class _Run:
             while queue and not self.stopping:
                 self._dispatch(queue.popleft())
             if self.inflight:
+                self._expire()
                 try:
                     event = events.get(timeout=self._until_due())
                 except Empty:
                     continue
-                self._event(*event)
+                if event is not None:
+                    self._event(*event)
             elif self.delayed and not queue:
                 self._sleep_until_due()
 
@@ -225,30 +244,75 @@ class _Run:
             self._submit(node, executor)
 
     def _submit(self, node: Node, executor: Executor) -> None:
+        self._sequence += 1
+        ticket = _Ticket(node, self._sequence, executor)
         self.busy[executor] = self.busy.get(executor, 0) + 1
         self.inflight += 1
-        self.where[id(node)] = executor
+        self.current[id(node)] = ticket
+        timeout = node.options.timeout
+        if timeout is not None:
+            error = TaskTimeoutError(node.taskname, timeout)
+            heapq.heappush(self.deadlines, (time.monotonic() + timeout, ticket.token, ticket,
+                                            error))
         if not executor.remote:
-            executor.submit(node, partial(_perform, node, self.log))
+            executor.submit(ticket, partial(_perform, node, self.log))
             return
         try:
             job = _remote_job(node)
             if self.log.info_on:
                 self.log.info(_executing(node))
-            executor.submit(node, job)
+            executor.submit(ticket, job)
         except Exception as e:
-            self.events.put((node, False, e))
+            self.events.put((ticket, False, e))
 
-    def _event(self, node: Node, ok: bool, value: Any) -> None:
-        executor = self.where.pop(id(node))
-        self.busy[executor] -= 1
+    def _settle(self, ticket: _Ticket) -> bool:
+        """Take an attempt off the books; False if it was already given up on."""
+        node = ticket.node
+        if self.current.get(id(node)) is not ticket:
+            return False
+        del self.current[id(node)]
+        self.busy[ticket.executor] -= 1
         self.inflight -= 1
+        return True
+
+    def _event(self, ticket: _Ticket, ok: bool, value: Any) -> None:
+        if not self._settle(ticket):
+            return
+        node, executor = ticket.node, ticket.executor
         if executor.remote:
             ok, value = _finish_remote(node, ok, value)
         self._finished(node, ok, value)
+        self._unpark(executor)
+
+    def _unpark(self, executor: Executor) -> None:
         parked = self.parked.get(executor)
         if parked and not self.stopping:
             self._submit(parked.popleft(), executor)
+
+    def _expire(self) -> None:
+        """Give up on attempts past their deadline: stop (or abandon) them, fail them."""
+        deadlines, now = self.deadlines, time.monotonic()
+        while deadlines and deadlines[0][0] <= now:
+            _, _, ticket, error = heapq.heappop(deadlines)
+            if not self._settle(ticket):
+                continue
+            node = ticket.node
+            ticket.executor.cancel(ticket)
+            if node.hooks is not None:
+                self._call_hook(node, node.hooks.abandon, node)
+            if ticket.executor.remote:
+                _finish_remote(node, False, error)
+            self._finished(node, False, error)
+            self._unpark(ticket.executor)
+
+    def _stop_remote_after_grace(self) -> None:
+        """After a signal, stop the attempts in worker processes that outlast the grace."""
+        due = time.monotonic() + self.settings.grace
+        for ticket in list(self.current.values()):
+            if ticket.executor.remote:
+                error = TasktronautError(
+                    f"stopped after the {self.settings.grace:g}s grace period")
+                heapq.heappush(self.deadlines, (due, ticket.token, ticket, error))
 
     def _loop_inline(self) -> None:
         """The one-worker loop: actions run right here, with no hand-over at all.
@@ -320,7 +384,12 @@ class _Run:
                     return False
                 if not self.session.dry_run:
                     if node.hooks is not None:
-                        node.hooks.starting(node)
+                        try:
+                            node.hooks.starting(node)
+                        except Exception as e:
+                            self._failed(node, e)
+                            self._release(node)
+                            return False
                     return True
                 self.log.info(f"{node.taskname}: SKIPPING (DRY RUN)")
             node._ready = False
@@ -377,7 +446,8 @@ class _Run:
             self.queue.appendleft(heapq.heappop(delayed)[2])
 
     def _until_due(self) -> float | None:
-        return max(0.0, self.delayed[0][0] - time.monotonic()) if self.delayed else None
+        due = [t[0][0] for t in (self.delayed, self.deadlines) if t]
+        return max(0.0, min(due) - time.monotonic()) if due else None
 
     def _sleep_until_due(self) -> None:
         """Wait for the next retry, in short slices so that Ctrl-C is noticed."""
@@ -490,7 +560,8 @@ class _Run:
 
     @contextmanager
     def _interrupts(self) -> Iterator[None]:
-        """First Ctrl-C: start nothing new, let running actions finish. Second: abort."""
+        """First Ctrl-C or SIGTERM: start nothing new, let running actions finish (worker
+        processes get a grace period). A second one aborts."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -499,13 +570,19 @@ class _Run:
             if self.interrupted:
                 raise KeyboardInterrupt
             self.interrupted = self.stopping = True
-            self.log.warning("Interrupted: finishing running tasks (Ctrl-C again to abort)")
+            self.session.interrupted = signum
+            name = signal.Signals(signum).name
+            self.log.warning(f"Interrupted by {name}: finishing running tasks "
+                             "(again to abort)")
+            self._stop_remote_after_grace()
+            self.events.put(None)
 
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
 
 def _executing(node: Node) -> str:
@@ -560,3 +637,14 @@ def _finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
         node._ready = False
         return False, TasktronautError(f"asset readiness check raised {type(e).__name__}: {e}")
     return True, ready
+
+
+class _Ticket:
+    """One attempt of one node on one executor; a stale ticket's outcome is ignored."""
+
+    __slots__ = ("executor", "node", "token")
+
+    def __init__(self, node: Node, token: int, executor: Executor) -> None:
+        self.node = node
+        self.token = token
+        self.executor = executor

@@ -17,7 +17,7 @@ from typing import Any, Union
 
 import attrs
 
-from tasktronaut.errors import CycleError, ProtocolError, TasktronautError
+from tasktronaut.errors import CancelProcessError, CycleError, ProtocolError, TasktronautError
 from tasktronaut.options import DEFAULT_OPTIONS, TaskOptions
 
 
@@ -78,6 +78,9 @@ class NodeHooks:
 
     def record(self, node: Node, store: Any) -> None:
         """The node completed in a run with a state store: record it there."""
+
+    def abandon(self, node: Node) -> None:
+        """The engine gave up on the node's running attempt (a timeout)."""
 
     def failed(self, node: Node, error: BaseException) -> None:
         """The node's action failed for good."""
@@ -240,6 +243,25 @@ class Node:
         from tasktronaut.engine import run
 
         return run(self, **settings)
+
+    def cancel(self) -> None:
+        """Cancel the run this node belongs to, from any thread.
+
+        Nothing new starts; running actions finish (steps see ``context.cancelled``); a
+        process node also fires ``on_cancelled`` for the parts that had started.
+        """
+        if self.hooks is not None:
+            self.hooks.cancel(self, CancelProcessError(f"'{self.taskname}' was cancelled"))
+        session = self._session
+        if session is not None:
+            session.cancel.set()
+            if session.active is not None:
+                session.active.request_cancel()
+
+    @property
+    def interrupted(self) -> int | None:
+        """The signal (``signal.SIGINT``, ``SIGTERM``) that stopped this node's last run."""
+        return self._session.interrupted if self._session is not None else None
 
     def _observe(self) -> bool:
         kind = self.kind

@@ -22,6 +22,13 @@ from tasktronaut.graph import Asset, Node, NodeHooks
 from tasktronaut.logs import log
 
 
+def function_key(func: Any) -> str:
+    """A name for the function behind a step that is the same in every process."""
+    target = getattr(func, "__func__", func)
+    module = getattr(target, "__module__", None) or ""
+    return f"{module}:{getattr(target, '__qualname__', None) or repr(target)}"
+
+
 class ExecutionMode(enum.Enum):
     """How the steps of a process (or block) relate to each other."""
 
@@ -153,6 +160,10 @@ class ProcessRun(NodeHooks):
     def cancelled(self) -> bool:
         return self.top.cancel_event.is_set()
 
+    def cancel(self, node: Node, error: BaseException) -> bool:
+        self.cancel_tree()
+        return True
+
     def recorded(self, store: Any) -> dict[str, Any]:
         """What ``store`` holds for this process's identifier (read once per run)."""
         if self.identifier is None:
@@ -202,7 +213,7 @@ class ProcessRun(NodeHooks):
             if step not in self.results:
                 raise KeyError(f"no result for step '{step}' (completed: {list(self.results)})")
             return self.results[step]
-        names = self.steps_by_function.get(getattr(step, "__func__", step), [])
+        names = self.steps_by_function.get(function_key(step), [])
         done = [n for n in names if n in self.results]
         if len(names) > 1:
             raise ArgumentError(
@@ -300,7 +311,8 @@ class StepCall(NodeHooks):
             method, function = function.__func__.__name__, None
         job = RemoteStep(type(run.definition), method, function, self.kwargs,
                          self.wants_context, run.identifier, node.taskname, self.description,
-                         self.all_kwargs, run.options, node.attempt, dict(run.results))
+                         self.all_kwargs, run.options, node.attempt, dict(run.results),
+                         dict(run.steps_by_function))
         try:
             pickle.dumps(job)
         except Exception as e:
@@ -357,6 +369,7 @@ class RemoteStep:
     options: dict[str, Any]
     attempt: int
     results: dict[str, Any]
+    steps_by_function: dict[str, list[str]]
 
     def __call__(self) -> Any:
         instance = self.definition()
@@ -366,6 +379,7 @@ class RemoteStep:
             return function(**self.kwargs)
         run = ProcessRun(instance, self.identifier, self.step, self.options)
         run.results.update(self.results)
+        run.steps_by_function.update(self.steps_by_function)
         context = Context(self.identifier, self.step, self.description, self.all_kwargs,
                           self.options, self.attempt, run)
         return function(**self.kwargs, context=context)

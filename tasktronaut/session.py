@@ -28,6 +28,8 @@ class Session:
     root: Any = None
     order: list[Any] | None = None
     counters: dict[str, int] = attrs.field(factory=dict)
+    active: Any = None
+    interrupted: int | None = None
     processes: dict[Any, Any] = attrs.field(factory=dict)
 
 

@@ -1,10 +1,14 @@
 """Where actions run: the calling thread, a thread pool, worker processes, or Dask.
 
-The engine hands an executor a job with ``submit(node, job)``; when the job ends the executor
-puts ``(node, ok, value)`` on the run's event queue (the job's return value if ``ok``, else
-the exception it raised). Each executor has a ``capacity`` (jobs in flight at once) and says
-whether it is ``remote``: a remote executor receives a picklable job (the definition layer
-makes it) instead of a closure, and the engine checks readiness in the parent afterwards.
+The engine hands an executor a job with ``submit(ticket, job)``; when the job ends the
+executor puts ``(ticket, ok, value)`` on the run's event queue (the job's return value if
+``ok``, else the exception it raised). A ticket stands for one attempt of one node; executors
+only pass it back. ``cancel(ticket)`` stops an attempt the engine gave up on (a timeout, a
+stop): a thread cannot be killed, so it is abandoned and replaced; a worker process is killed.
+
+Each executor has a ``capacity`` (jobs in flight at once) and says whether it is ``remote``: a
+remote executor receives a picklable job (the definition layer makes it) instead of a closure,
+and the engine checks readiness in the parent afterwards.
 """
 
 from __future__ import annotations
@@ -46,8 +50,11 @@ class Executor(Protocol):
     def start(self, events: Events, log: RunLog) -> None:
         """Get ready to take jobs; outcomes go to ``events``, worker logs to ``log``."""
 
-    def submit(self, node: Node, job: Job) -> None:
-        """Start ``job`` for ``node``; its outcome is put on the event queue later."""
+    def submit(self, node: Any, job: Job) -> None:
+        """Start ``job`` for a ticket; its outcome is put on the event queue later."""
+
+    def cancel(self, node: Any) -> None:
+        """Stop (or abandon) the attempt behind a ticket; its outcome no longer matters."""
 
     def shutdown(self) -> None:
         """Stop taking jobs; jobs still running are abandoned, not waited for."""
@@ -65,12 +72,15 @@ class InlineExecutor:
     def start(self, events: Events, log: RunLog) -> None:
         self._events = events
 
-    def submit(self, node: Node, job: Job) -> None:
+    def submit(self, node: Any, job: Job) -> None:
         assert self._events is not None
         try:
             self._events.put((node, True, job()))
         except Exception as e:
             self._events.put((node, False, e))
+
+    def cancel(self, node: Any) -> None:
+        """Jobs here are over by the time anyone could cancel them."""
 
     def shutdown(self) -> None:
         """Nothing to stop."""
@@ -83,30 +93,55 @@ class ThreadExecutor:
 
     def __init__(self, threads: int) -> None:
         self.capacity = threads
-        self._todo: SimpleQueue[tuple[Node, Job] | None] = SimpleQueue()
+        self._todo: SimpleQueue[tuple[Any, Job] | None] = SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._running: dict[int, Any] = {}
+        self._retired: set[int] = set()
+        self._events: Events | None = None
+        self._lock = threading.Lock()
 
     def start(self, events: Events, log: RunLog) -> None:
-        for i in range(self.capacity):
-            context = contextvars.copy_context()
-            thread = threading.Thread(
-                target=context.run, args=(self._work, events),
-                name=f"tasktronaut-thread-{i}", daemon=True,
-            )
-            thread.start()
-            self._threads.append(thread)
+        self._events = events
+        for _ in range(self.capacity):
+            self._add_thread()
 
-    def _work(self, events: Events) -> None:
-        todo = self._todo
+    def _add_thread(self) -> None:
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(self._work,), daemon=True,
+                                  name=f"tasktronaut-thread-{len(self._threads)}")
+        self._threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        todo, events, me = self._todo, self._events, threading.get_ident()
+        assert events is not None
         while (item := todo.get()) is not None:
             node, job = item
+            self._running[me] = node
             try:
-                events.put((node, True, job()))
+                event = (node, True, job())
             except BaseException as e:
-                events.put((node, False, e))
+                event = (node, False, e)
+            with self._lock:
+                del self._running[me]
+                retired = me in self._retired
+            events.put(event)
+            if retired:
+                return
 
-    def submit(self, node: Node, job: Job) -> None:
+    def submit(self, node: Any, job: Job) -> None:
         self._todo.put((node, job))
+
+    def cancel(self, node: Any) -> None:
+        """Abandon the thread running this attempt (it cannot be killed); start another."""
+        with self._lock:
+            for ident, running in self._running.items():
+                if running is node and ident not in self._retired:
+                    self._retired.add(ident)
+                    break
+            else:
+                return
+        self._add_thread()
 
     def shutdown(self) -> None:
         for _ in self._threads:
@@ -129,7 +164,7 @@ def _portable_failure(error: BaseException) -> tuple[BaseException, str]:
     """The error (or a stand-in, if it cannot be pickled) and its traceback text."""
     text = "".join(traceback.format_exception(error))
     try:
-        pickle.dumps(error)
+        pickle.loads(pickle.dumps(error))
     except Exception:
         error = TasktronautError(f"{type(error).__name__}: {error}")
     return error, text
@@ -171,7 +206,7 @@ class _Worker:
         )
         self.process.start()
         child.close()
-        self.node: Node | None = None
+        self.node: Any = None
 
 
 class ProcessExecutor:
@@ -208,7 +243,14 @@ class ProcessExecutor:
             thread.start()
             self._threads.append(thread)
 
-    def submit(self, node: Node, job: Job) -> None:
+    def cancel(self, node: Any) -> None:
+        """Kill the worker process running this attempt; a fresh worker replaces it."""
+        with self._lock:
+            workers = [w for w in self._workers if w.node is node]
+        for worker in workers:
+            worker.process.kill()
+
+    def submit(self, node: Any, job: Job) -> None:
         with self._lock:
             self._ensure_started()
             worker = next(w for w in self._workers if w.node is None)
@@ -240,6 +282,8 @@ class ProcessExecutor:
             reply = worker.conn.recv()
         except (EOFError, OSError):
             return
+        except Exception as e:
+            reply = (False, WorkerError(f"the reply could not be read: {e}"), "")
         node, worker.node = worker.node, None
         assert node is not None
         assert self._events is not None
@@ -264,12 +308,17 @@ class ProcessExecutor:
         worker.conn.close()
 
     def _forward_logs(self) -> None:
-        while not self._stopping.is_set():
+        """Re-emit worker log lines here until the sentinel that ``shutdown`` sends."""
+        while True:
             try:
                 record = self._log_queue.get(timeout=0.1)
-            except (Empty, OSError, EOFError, ValueError):
+            except Empty:
                 continue
-            if self._log is not None and record is not None:
+            except (OSError, EOFError, ValueError):
+                return
+            if record is None:
+                return
+            if self._log is not None:
                 self._log.emit(record.levelno, record.getMessage())
 
     def shutdown(self) -> None:
@@ -284,6 +333,8 @@ class ProcessExecutor:
             if w.process.is_alive():
                 w.process.kill()
                 w.process.join(timeout=2)
+        if self._log_queue is not None:
+            self._log_queue.put(None)
         for thread in self._threads:
             thread.join(timeout=2)
         self._threads.clear()
@@ -319,6 +370,7 @@ class DaskExecutor:
         self._client: Any = None
         self._cluster: Any = None
         self._events: Events | None = None
+        self._futures: dict[int, Any] = {}
         self.capacity = 1
 
     @property
@@ -347,14 +399,22 @@ class DaskExecutor:
         events = self._events
         assert events is not None
         future = self.client.submit(_call, job, pure=False, key=f"tasktronaut-{uuid.uuid4().hex}")
+        self._futures[id(node)] = future
 
         def done(f: Any) -> None:
+            self._futures.pop(id(node), None)
             try:
                 events.put((node, True, f.result()))
             except BaseException as e:
                 events.put((node, False, e))
 
         future.add_done_callback(done)
+
+    def cancel(self, node: Any) -> None:
+        """Ask the cluster to stop this attempt."""
+        future = self._futures.pop(id(node), None)
+        if future is not None:
+            future.cancel(force=True)
 
     def shutdown(self) -> None:
         """Detach from the run; the cluster stays up until :meth:`close`."""
@@ -383,8 +443,10 @@ class Pools:
     """
 
     def __init__(self, threads: int, processes: int, default: Any, events: Events,
-                 log: RunLog) -> None:
-        self.threads: Executor = InlineExecutor() if threads == 1 else ThreadExecutor(threads)
+                 log: RunLog, inline: bool = True) -> None:
+        self.threads: Executor = (
+            InlineExecutor() if threads == 1 and inline else ThreadExecutor(threads)
+        )
         self._processes = processes
         self._default = default
         self._events = events
