@@ -26,7 +26,7 @@ from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
 from tasktronaut import _gc
 from tasktronaut.decorators import BoundTaskFunction, TaskFunction, options_of
 from tasktronaut.errors import ArgumentError
-from tasktronaut.graph import Node, NodeKind, add_requirements, walk
+from tasktronaut.graph import Node, NodeKind, NodeStatus, add_requirements, check_assets, walk
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.options import DEFAULT_OPTIONS
 from tasktronaut.process import (
@@ -68,7 +68,7 @@ class _Scope:
 class _Block:
     """A sequential or concurrent block being compiled."""
 
-    __slots__ = ("compiler", "cursor", "entry", "exits", "items", "mode")
+    __slots__ = ("compiler", "cursor", "entry", "exits", "items", "mode", "pending_exit")
 
     def __init__(self, compiler: _Compiler, mode: ExecutionMode, entry: tuple[Node, ...],
                  items: list[Plan]) -> None:
@@ -78,6 +78,7 @@ class _Block:
         self.cursor = entry
         self.exits: list[Node] = []
         self.items = items
+        self.pending_exit: tuple[Node, ...] = ()
 
     def requires(self) -> tuple[Node, ...]:
         """What the next item of this block must wait for."""
@@ -202,7 +203,8 @@ class Builder:
             raise ArgumentError(f"builder.task needs a callable or a node, got {func!r}",
                                 name="func", value=func)
         node = self._step(func, description, options)
-        block.add((node,))
+        before, block.pending_exit = block.pending_exit, ()
+        block.add((*before, node))
         return node
 
     def _step(self, func: Callable[..., Any], description: str | None,
@@ -228,8 +230,17 @@ class Builder:
             _check_required(required, name, kwargs, scope.kwargs)
         desc = explicit or scope.description or label.rpartition(".")[2]
         call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs)
-        node = Node(name, NodeKind.STEP, None, opts, None, self._block.requires(), None,
-                    run_step, None, call, call)
+        before = self._block.requires()
+        declared = None
+        if opts.asset is not None:
+            declared = check_assets(_call_with(opts.asset, scope.kwargs), name)
+            call.declared = True
+        node = Node(name, NodeKind.STEP, declared, opts, None, before, None, run_step, None,
+                    call, call)
+        if declared is not None and node.ready:
+            node.status = NodeStatus.ALREADY_READY
+            node._deps = ()
+            self._block.pending_exit = before
         compiler.session.registry[name] = node
         run.steps_by_function.setdefault(function_key(func), []).append(name)
         self._block.items.append({"step": name, "description": desc, "kwargs": kwargs})

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast, overload
 import attrs
 
 from tasktronaut import _gc
-from tasktronaut.errors import CycleError, ProtocolError
+from tasktronaut.errors import ArgumentError, CycleError, ProtocolError
 from tasktronaut.graph import Asset, Node, NodeKind, ReqT, check_assets, walk
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.options import DEFAULT_OPTIONS, TaskOptions
@@ -305,6 +305,13 @@ def task(func: Any = None, /, **options: Any) -> Any:
         if not callable(f):
             raise TypeError(f"@task decorates functions, got {f!r}")
         if inspect.isgeneratorfunction(f):
+            for name in ("asset", "cache_key", "cache_ttl"):
+                if getattr(opts, name) is not None:
+                    raise ArgumentError(
+                        f"@task({name}=...) applies to process steps; the asset task "
+                        f"{f.__qualname__} declares its assets by yielding them",
+                        name=name,
+                    )
             return TaskFunction(f, NodeKind.TASK, opts)
         setattr(f, OPTIONS_ATTR, opts)
         return f

@@ -413,7 +413,7 @@ def _children(node: Node) -> tuple[Node, ...]:
     if deps is not None:
         return deps
     kind = node.kind
-    if kind is _TASK or kind is _EXTERNAL:
+    if kind is _TASK or kind is _EXTERNAL or (kind is NodeKind.STEP and node._asset is not None):
         ready = node._ready
         if ready is None:
             asset = node._asset

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -39,6 +40,14 @@ def _check_exceptions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> No
     if not all(isinstance(e, type) and issubclass(e, BaseException) for e in value):
         raise ArgumentError(
             f"retry_on must be exception classes, got {value!r}", name="retry_on", value=value
+        )
+
+
+def _optional_callable(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not callable(value):
+        raise ArgumentError(
+            f"{attribute.name} must be a function, got {value!r}", name=attribute.name,
+            value=value,
         )
 
 
@@ -80,7 +89,9 @@ class TaskOptions:
 
     ``retries`` and ``max_attempts`` say the same thing two ways (``max_attempts ==
     retries + 1``); give at most one. ``jitter`` is the fraction (0 to 1) by which each wait
-    may be randomly shortened.
+    may be randomly shortened. For process steps, ``asset`` declares a real asset (a function
+    of the step's arguments returning assets: the step is ready exactly when they are), and
+    ``cache_key``/``cache_ttl`` reuse a result stored by an earlier run (needs a state store).
     """
 
     retries: int = 0
@@ -94,6 +105,11 @@ class TaskOptions:
     timeout: float | None = None
     executor: Any = attrs.field(default=None, converter=_to_executor)
     description: str | None = None
+    asset: Callable[..., Any] | None = attrs.field(default=None, validator=_optional_callable)
+    cache_key: Callable[..., str] | None = attrs.field(
+        default=None, validator=_optional_callable
+    )
+    cache_ttl: float | None = None
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.retries, int) or self.retries < 0:
@@ -109,6 +125,11 @@ class TaskOptions:
                 f"timeout must be > 0 seconds, got {self.timeout!r}",
                 name="timeout",
                 value=self.timeout,
+            )
+        if self.cache_ttl is not None and self.cache_ttl <= 0:
+            raise ArgumentError(
+                f"cache_ttl must be > 0 seconds, got {self.cache_ttl!r}",
+                name="cache_ttl", value=self.cache_ttl,
             )
         if not 0 <= self.jitter <= 1:
             raise ArgumentError(

@@ -11,13 +11,14 @@ from __future__ import annotations
 import enum
 import pickle
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import attrs
 
-from tasktronaut.errors import ArgumentError
+from tasktronaut.errors import ArgumentError, TasktronautError
 from tasktronaut.graph import Asset, Node, NodeHooks
 from tasktronaut.logs import log
 
@@ -271,6 +272,7 @@ class StepCall(NodeHooks):
     wants_context: bool
     description: str
     all_kwargs: dict[str, Any]
+    declared: bool = False
     _around: Any = attrs.field(default=None, init=False, repr=False)
 
     def cancelled(self) -> bool:
@@ -280,19 +282,49 @@ class StepCall(NodeHooks):
         if not self.run.started:
             self.run.ensure_started()
 
+    def _cache(self, node: Node) -> tuple[str, str] | None:
+        """The (namespace, key) of this step's cached result, if it caches."""
+        make_key = node.options.cache_key
+        if make_key is None:
+            return None
+        from tasktronaut.builder import _call_with
+
+        return f"cache:{function_key(self.function)}", str(_call_with(make_key, self.all_kwargs))
+
     def restore(self, node: Node, store: Any) -> bool:
-        """Done already if the store has this step for the process identifier."""
+        """Done already if the store has this step for the process identifier (or, for a
+        step with a ``cache_key``, a fresh enough cached result)."""
+        if self.declared:
+            return False
+        cache = self._cache(node)
+        if cache is not None:
+            entry = store.completed(cache[0]).get(cache[1])
+            ttl = node.options.cache_ttl
+            if entry is not None and (ttl is None or time.time() - entry["at"] <= ttl):
+                return self._reuse(node, entry["result"])
         recorded = self.run.recorded(store)
         if node.taskname not in recorded:
             return False
-        result = self.run.results[node.taskname] = recorded[node.taskname]
+        return self._reuse(node, recorded[node.taskname])
+
+    def _reuse(self, node: Node, result: Any) -> bool:
+        self.run.results[node.taskname] = result
         node._asset = Asset(result, _ALWAYS)
         node.result = result
         return True
 
     def record(self, node: Node, store: Any) -> None:
-        assert self.run.identifier is not None
-        store.record(self.run.identifier, node.taskname, self.run.results.get(node.taskname))
+        result = self.run.results.get(node.taskname)
+        cache = self._cache(node)
+        if cache is not None:
+            try:
+                store.record(cache[0], cache[1], {"result": result, "at": time.time()})
+            except TasktronautError as e:
+                raise TasktronautError(
+                    f"step '{node.taskname}': its result cannot be cached: {e}") from e
+        if not self.declared:
+            assert self.run.identifier is not None
+            store.record(self.run.identifier, node.taskname, result)
 
     def failed(self, node: Node, error: BaseException) -> None:
         self.run.definition.on_failed(self.run.identifier, node.taskname, error)
@@ -338,7 +370,8 @@ class StepCall(NodeHooks):
                 around.__exit__(type(value), value, value.__traceback__)
         if ok:
             self.run.results[node.taskname] = value
-            node._asset = Asset(value, _ALWAYS)
+            if not self.declared:
+                node._asset = Asset(value, _ALWAYS)
 
 
 def _unpicklable(job: RemoteStep) -> str:
@@ -405,7 +438,8 @@ def run_step(node: Node) -> Any:
                                         context):
             result = call.function(**kwargs)
     run.results[node.taskname] = result
-    node._asset = Asset(result, _ALWAYS)
+    if not call.declared:
+        node._asset = Asset(result, _ALWAYS)
     return result
 
 
