@@ -16,7 +16,7 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -173,6 +173,11 @@ class Builder:
         kwargs = self._scope.kwargs
         process = self._compiler.run.name
         for name, hint in expected.items():
+            if hint is not None and not _is_type(hint):
+                raise ArgumentError(
+                    f"{process}: expected_arguments({name}=...) needs a type (or None for "
+                    f"any), got {hint!r}", name=name, value=hint,
+                )
             if name not in kwargs:
                 if hint is not None and _is_optional(hint):
                     kwargs[name] = None
@@ -272,7 +277,8 @@ class Builder:
         ``func`` receives the arguments its signature accepts and returns a dict, or a
         ``(dict, description)`` pair.
         """
-        data, item_description = _item(_call_with(func, self._scope.kwargs), func, "transform")
+        data, item_description = _item(_call_with(func, self._scope.kwargs, "transform"), func,
+                                       "transform")
         child = self._open(self._block.mode, data, item_description or description)
         try:
             yield child
@@ -285,7 +291,7 @@ class Builder:
         Iterations follow the mode of the block around them; steps inside an iteration see
         the arguments merged with the item.
         """
-        items = _call_with(func, self._scope.kwargs)
+        items = _call_with(func, self._scope.kwargs, "each")
         try:
             iterator = iter(items)
         except TypeError:
@@ -351,6 +357,12 @@ class Builder:
 def build_process(definition: type[ProcessDefinition], identifier: str | None,
                   options: dict[str, Any] | None, kwargs: dict[str, Any]) -> Node:
     """Compile ``definition`` into nodes; inside another graph's build, join that graph."""
+    if options is not None and not isinstance(options, Mapping):
+        raise ArgumentError(f"options must be a dict of option values, got {options!r}",
+                            name="options", value=options)
+    if identifier is not None and not isinstance(identifier, str):
+        raise ArgumentError(f"identifier must be a string, got {identifier!r}",
+                            name="identifier", value=identifier)
     options = dict(options or {})
     session = current_session.get()
     if session is not None:
@@ -466,26 +478,36 @@ def _check_required(required: tuple[str, ...], step: str, kwargs: dict[str, Any]
         )
 
 
-def _call_with(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+def _call_with(func: Any, kwargs: dict[str, Any], what: str = "") -> Any:
     """Call ``func`` with the arguments its signature accepts."""
     if not callable(func):
-        raise ArgumentError(f"expected a callable, got {func!r}", name="func", value=func)
+        where = f"{what} needs" if what else "expected"
+        raise ArgumentError(f"{where} a function, got {func!r}", name=what or "func", value=func)
     accepts_all, names, _, _ = _signature_of(func)
     return func(**(kwargs if accepts_all else {k: v for k, v in kwargs.items() if k in names}))
 
 
 def _item(value: Any, func: Any, what: str) -> tuple[dict[str, Any], str | None]:
     """Validate what an ``each``/``transform`` function produced: dict or (dict, str)."""
+    data: Any = None
     if isinstance(value, dict):
-        return value, None
-    if (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict)
+        data, description = value, None
+    elif (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict)
             and (value[1] is None or isinstance(value[1], str))):
-        return value[0], value[1]
-    raise ArgumentError(
-        f"{what}: {_callable_name(func, None)} must produce a dict or a (dict, description) "
-        f"pair, got {value!r}",
-        name=what, value=value,
-    )
+        data, description = value
+    if data is None:
+        raise ArgumentError(
+            f"{what}: {_callable_name(func, None)} must produce a dict or a (dict, description) "
+            f"pair, got {value!r}",
+            name=what, value=value,
+        )
+    for key in data:
+        if not isinstance(key, str):
+            raise ArgumentError(
+                f"{what}: {_callable_name(func, None)} produced an argument name that is not "
+                f"a string: {key!r}", name=what, value=value,
+            )
+    return data, description
 
 
 def _callable_name(func: Any, definition: Any) -> str:
@@ -494,6 +516,12 @@ def _callable_name(func: Any, definition: Any) -> str:
     if owner is not None and owner is definition and name:
         return f"{type(definition).__name__}.{name}"
     return getattr(func, "__qualname__", None) or name or type(func).__name__
+
+
+def _is_type(hint: Any) -> bool:
+    """Whether ``hint`` is something typeguard can check against."""
+    return (isinstance(hint, type) or typing.get_origin(hint) is not None
+            or hint is Any or isinstance(hint, typing.TypeVar))
 
 
 def _is_optional(hint: Any) -> bool:

@@ -52,6 +52,9 @@ class TaskFunction:
         session = current_session.get()
         if session is None:
             settings = {k: kwargs.pop(k) for k in RESERVED if k in kwargs}
+            from tasktronaut.engine import check_settings
+
+            check_settings(**settings)
             root = build_root(self, args, kwargs, log=settings.get("log"))
             return root.run(**settings)
         return _call(session, self, args, kwargs)

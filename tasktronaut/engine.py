@@ -30,7 +30,9 @@ from tasktronaut import _gc
 from tasktronaut.errors import (
     ArgumentError,
     CancelProcessError,
+    CycleError,
     NonRetryableProcessError,
+    ProtocolError,
     TaskTimeoutError,
     TasktronautError,
 )
@@ -38,9 +40,11 @@ from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, observe, walk
 from tasktronaut.logs import DEBUG, RunLog, current_log
 from tasktronaut.report import readiness_lines, tree_lines
 from tasktronaut.session import Session, current_session
-from tasktronaut.state import open_store
+from tasktronaut.state import StateError, open_store
 from tasktronaut.workers import Executor, Pools, is_executor
 
+_NEVER_RETRIED = (NonRetryableProcessError, CancelProcessError, ProtocolError, ArgumentError,
+                  CycleError, StateError)
 _READY = NodeStatus.READY
 _TASK = NodeKind.TASK
 _ALREADY = NodeStatus.ALREADY_READY
@@ -70,6 +74,12 @@ class RunSettings:
                 f"processes must be an integer >= 0, got {self.processes!r}",
                 name="processes", value=self.processes,
             )
+        if type(self.grace) not in (int, float) or self.grace < 0:
+            raise ArgumentError(f"grace must be a number of seconds >= 0, got {self.grace!r}",
+                                name="grace", value=self.grace)
+        if self.listener is not None and not callable(self.listener):
+            raise ArgumentError(f"listener must be a function, got {self.listener!r}",
+                                name="listener", value=self.listener)
         executor = getattr(self.executor, "value", self.executor)
         if executor not in (None, "thread", "process") and not is_executor(executor):
             raise ArgumentError(
@@ -83,6 +93,14 @@ class RunSettings:
         """Whether every action can run in the calling thread (the fast path)."""
         return self.threads == 1 and getattr(self.executor, "value", self.executor) in (
             None, "thread")
+
+
+def check_settings(**settings: Any) -> None:
+    """Validate run settings before anything is built (raises ``ArgumentError``)."""
+    log = settings.pop("log", None)
+    RunSettings(**settings)
+    if log is not None:
+        RunLog(log)
 
 
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
@@ -145,13 +163,27 @@ class _Run:
         self.busy: dict[Executor, int] = {}
         self.current: dict[int, _Ticket] = {}
         self.parked: dict[Executor, deque[Node]] = {}
+        self.cancel_remote = False
         self.deadlines: list[tuple[float, int, _Ticket, BaseException]] = []
         self.store = store
 
     def request_cancel(self) -> None:
         """Stop starting new work (called from any thread, e.g. by ``Node.cancel``)."""
-        self.cancelled = self.stopping = True
+        self.cancelled = self.stopping = self.cancel_remote = True
         self.events.put(None)
+
+    def _stop_cancelled_remote(self) -> None:
+        """Stop attempts in worker processes whose process was cancelled: they cannot see
+        ``context.cancelled``, so they are stopped instead."""
+        self.cancel_remote = False
+        for ticket in list(self.current.values()):
+            hooks = ticket.node.hooks
+            cancelled = self.cancelled or (hooks is not None and hooks.cancelled())
+            if ticket.executor.remote and cancelled and self._settle(ticket):
+                ticket.executor.cancel(ticket)
+                error = CancelProcessError("stopped: its process was cancelled")
+                _finish_remote(ticket.node, False, error)
+                self._finished(ticket.node, False, error)
 
     def execute(self) -> None:
         session_token = current_session.set(self.session)
@@ -224,7 +256,11 @@ class _Run:
             while queue and not self.stopping:
                 self._dispatch(queue.popleft())
             if self.inflight:
+                if self.cancel_remote:
+                    self._stop_cancelled_remote()
                 self._expire()
+                if not self.inflight:
+                    continue
                 try:
                     event = events.get(timeout=self._until_due())
                 except Empty:
@@ -341,9 +377,14 @@ class _Run:
                     try:
                         node._action(node)  # type: ignore[misc]
                         asset = node._asset
-                        ready = node._ready = (
-                            bool(asset.ready()) if type(asset) is Asset else observe(asset)
-                        )
+                        try:
+                            ready = node._ready = (
+                                bool(asset.ready()) if type(asset) is Asset else observe(asset)
+                            )
+                        except TasktronautError:
+                            raise
+                        except Exception as e:
+                            raise _readiness_error(e) from e
                     except Exception as e:
                         if self._retry(node, e):
                             continue
@@ -423,7 +464,7 @@ class _Run:
         if (
             node.attempt >= options.max_attempts
             or self.stopping
-            or isinstance(error, (NonRetryableProcessError, CancelProcessError))
+            or isinstance(error, _NEVER_RETRIED)
             or not isinstance(error, options.retry_on)
         ):
             return False
@@ -467,6 +508,7 @@ class _Run:
             self.log.warning(f"{name}: Cancelled: {error}")
             if hooks is None or not self._call_hook(node, hooks.cancel, node, error):
                 self.cancelled = self.stopping = True
+            self.cancel_remote = True
             return
         node.status = NodeStatus.FAILED
         text = str(error).strip().splitlines()
@@ -601,11 +643,12 @@ def _perform(node: Node, log: RunLog) -> bool:
     if node.kind is NodeKind.TASK:
         try:
             ready = node._ready = observe(node._asset)
+        except TasktronautError:
+            node._ready = False
+            raise
         except Exception as e:
             node._ready = False
-            raise TasktronautError(
-                f"asset readiness check raised {type(e).__name__}: {e}"
-            ) from e
+            raise _readiness_error(e) from e
         return ready
     node._ready = None
     return node.ready
@@ -627,6 +670,7 @@ def _finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
         finish(node, ok, value)
     if not ok:
         return False, value
+    node.result = value
     try:
         if node.kind is NodeKind.TASK:
             ready = node._ready = observe(node._asset)
@@ -635,8 +679,12 @@ def _finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
             ready = node.ready
     except Exception as e:
         node._ready = False
-        return False, TasktronautError(f"asset readiness check raised {type(e).__name__}: {e}")
+        return False, _readiness_error(e)
     return True, ready
+
+
+def _readiness_error(error: BaseException) -> TasktronautError:
+    return TasktronautError(f"asset readiness check raised {type(error).__name__}: {error}")
 
 
 class _Ticket:

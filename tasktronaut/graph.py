@@ -417,9 +417,13 @@ def _children(node: Node) -> tuple[Node, ...]:
         ready = node._ready
         if ready is None:
             asset = node._asset
-            ready = node._ready = (
-                bool(asset.ready()) if type(asset) is Asset else node._observe()
-            )
+            if type(asset) is Asset:
+                try:
+                    ready = node._ready = bool(asset.ready())
+                except Exception:
+                    ready = node._ready = node._observe()
+            else:
+                ready = node._ready = node._observe()
         if ready:
             node.status = NodeStatus.ALREADY_READY
             node._expander = None

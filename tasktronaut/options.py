@@ -31,13 +31,25 @@ class ExecutorKind(enum.Enum):
     PROCESS = "process"
 
 
+def _number(name: str, value: Any, optional: bool = False) -> None:
+    """A real number (not a bool), or ``None`` where that is allowed."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        kind = "a number of seconds" if name != "jitter" else "a number"
+        raise ArgumentError(f"{name} must be {kind}, got {value!r}", name=name, value=value)
+
+
 def _non_negative(name: str, value: float | None) -> None:
+    _number(name, value, optional=name == "backoff_max")
     if value is not None and value < 0:
         raise ArgumentError(f"{name} must be >= 0, got {value!r}", name=name, value=value)
 
 
 def _check_exceptions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not all(isinstance(e, type) and issubclass(e, BaseException) for e in value):
+    if not isinstance(value, tuple) or not all(
+        isinstance(e, type) and issubclass(e, BaseException) for e in value
+    ):
         raise ArgumentError(
             f"retry_on must be exception classes, got {value!r}", name="retry_on", value=value
         )
@@ -64,6 +76,13 @@ def _to_backoff(value: Backoff | str) -> Backoff:
 def _to_executor(value: Any) -> Any:
     if value is None or isinstance(value, ExecutorKind):
         return value
+    from tasktronaut.workers import is_executor
+
+    if not isinstance(value, str) and not is_executor(value):
+        raise ArgumentError(
+            f"executor must be 'thread', 'process' or an executor object, got {value!r}",
+            name="executor", value=value,
+        )
     if isinstance(value, str):
         try:
             return ExecutorKind(value)
@@ -77,10 +96,12 @@ def _to_executor(value: Any) -> Any:
     return value
 
 
-def _to_tuple(value: Any) -> tuple[type[BaseException], ...]:
+def _to_tuple(value: Any) -> Any:
     if isinstance(value, type):
         return (value,)
-    return tuple(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(value)
+    return value
 
 
 @attrs.frozen
@@ -112,7 +133,9 @@ class TaskOptions:
     cache_ttl: float | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.retries, int) or self.retries < 0:
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or (
+            self.retries < 0
+        ):
             raise ArgumentError(
                 f"retries must be an integer >= 0, got {self.retries!r}",
                 name="retries",
@@ -120,6 +143,12 @@ class TaskOptions:
             )
         _non_negative("backoff_base", self.backoff_base)
         _non_negative("backoff_max", self.backoff_max)
+        _number("jitter", self.jitter)
+        _number("timeout", self.timeout, optional=True)
+        _number("cache_ttl", self.cache_ttl, optional=True)
+        if self.description is not None and not isinstance(self.description, str):
+            raise ArgumentError(f"description must be a string, got {self.description!r}",
+                                name="description", value=self.description)
         if self.timeout is not None and self.timeout <= 0:
             raise ArgumentError(
                 f"timeout must be > 0 seconds, got {self.timeout!r}",

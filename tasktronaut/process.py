@@ -85,6 +85,10 @@ class ProcessDefinition:
             threads: int = 1, processes: int = 0, executor: Any = None, dry_run: bool = False,
             log: Any = None, **kwargs: Any) -> Node:
         """Build the process and run it; return the root node (``.ready`` tells the outcome)."""
+        from tasktronaut.engine import check_settings
+
+        check_settings(threads=threads, processes=processes, executor=executor,
+                       dry_run=dry_run, log=log)
         root = cls.build(identifier, options, **kwargs)
         return root.run(threads=threads, processes=processes, executor=executor,
                         dry_run=dry_run, log=log)
@@ -241,6 +245,7 @@ class Context:
     options: dict[str, Any]
     attempt: int
     _run: ProcessRun = attrs.field(repr=False)
+    _abandoned: threading.Event | None = attrs.field(default=None, repr=False)
 
     @property
     def log(self) -> Any:
@@ -249,8 +254,10 @@ class Context:
 
     @property
     def cancelled(self) -> bool:
-        """True once the process has been cancelled; long steps should check it."""
-        return self._run.cancelled()
+        """True once the process was cancelled, or this attempt timed out and was given up
+        on; long steps should check it and stop."""
+        return self._run.cancelled() or (
+            self._abandoned is not None and self._abandoned.is_set())
 
     @property
     def results(self) -> dict[str, Any]:
@@ -274,6 +281,17 @@ class StepCall(NodeHooks):
     all_kwargs: dict[str, Any]
     declared: bool = False
     _around: Any = attrs.field(default=None, init=False, repr=False)
+    _attempts: dict[int, threading.Event] = attrs.field(factory=dict, init=False, repr=False)
+
+    def attempt_event(self, attempt: int) -> threading.Event:
+        """Set when the engine gives up on this attempt (a timeout)."""
+        event = self._attempts.get(attempt)
+        if event is None:
+            event = self._attempts[attempt] = threading.Event()
+        return event
+
+    def abandon(self, node: Node) -> None:
+        self.attempt_event(node.attempt).set()
 
     def cancelled(self) -> bool:
         return self.run.cancelled()
@@ -425,18 +443,22 @@ def run_step(node: Node) -> Any:
     """A step's action: fire ``on_started`` if first, call the step inside ``around_task``."""
     call: StepCall = node.call
     run = call.run
+    attempt = node.attempt
     if not run.started:
         run.ensure_started()
     hooked = type(run.definition).around_task is not ProcessDefinition.around_task
-    if not (hooked or call.wants_context):
+    if not (hooked or call.wants_context or node.options.timeout):
         result = call.function(**call.kwargs)
     else:
+        abandoned = call.attempt_event(attempt)
         context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
-                          run.options, node.attempt, run)
+                          run.options, attempt, run, abandoned)
         kwargs = {**call.kwargs, "context": context} if call.wants_context else call.kwargs
         with run.definition.around_task(run.identifier, node.taskname, call.description,
                                         context):
             result = call.function(**kwargs)
+        if abandoned.is_set():
+            return result
     run.results[node.taskname] = result
     if not call.declared:
         node._asset = Asset(result, _ALWAYS)

@@ -20,6 +20,7 @@ import logging.handlers
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 import traceback
 import uuid
@@ -170,8 +171,16 @@ def _portable_failure(error: BaseException) -> tuple[BaseException, str]:
     return error, text
 
 
-def _worker_main(conn: Connection, log_queue: Any) -> None:
-    """A worker process: run jobs from the pipe, send back (ok, value) or (error, text)."""
+def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection) -> None:
+    """A worker process: run jobs from the pipe, send back (ok, value) or (error, text).
+
+    Ctrl-C is for the driver (it reaches the whole process group): workers ignore it and are
+    stopped by the driver. Closing the driver's end of the pipe here means a worker whose
+    driver dies sees the pipe close and exits.
+    """
+    parent_end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     forward = logging.getLogger(f"tasktronaut.worker.{os.getpid()}")
     forward.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
     forward.setLevel(logging.DEBUG)
@@ -201,7 +210,7 @@ class _Worker:
     def __init__(self, context: Any, log_queue: Any) -> None:
         self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=_worker_main, args=(child, log_queue), daemon=True,
+            target=_worker_main, args=(child, log_queue, self.conn), daemon=True,
             name="tasktronaut-worker",
         )
         self.process.start()
@@ -244,16 +253,27 @@ class ProcessExecutor:
             self._threads.append(thread)
 
     def cancel(self, node: Any) -> None:
-        """Kill the worker process running this attempt; a fresh worker replaces it."""
+        """Kill the worker process running this attempt; a fresh worker replaces it now."""
+        dead = []
         with self._lock:
-            workers = [w for w in self._workers if w.node is node]
-        for worker in workers:
-            worker.process.kill()
+            for i, worker in enumerate(self._workers):
+                if worker.node is node:
+                    worker.process.kill()
+                    self._workers[i] = _Worker(self._context, self._log_queue)
+                    dead.append(worker)
+        for worker in dead:
+            worker.process.join(timeout=5)
+            worker.conn.close()
 
     def submit(self, node: Any, job: Job) -> None:
         with self._lock:
             self._ensure_started()
-            worker = next(w for w in self._workers if w.node is None)
+            idle = [w for w in self._workers if w.node is None]
+            if idle:
+                worker = idle[0]
+            else:
+                worker = _Worker(self._context, self._log_queue)
+                self._workers.append(worker)
             worker.node = node
         try:
             worker.conn.send(job)
