@@ -23,11 +23,10 @@ from typing import Any
 import attrs
 from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
 
-from tasktronaut import _gc
 from tasktronaut.decorators import BoundTaskFunction, TaskFunction, options_of
 from tasktronaut.errors import ArgumentError
-from tasktronaut.graph import Node, NodeKind, NodeStatus, add_requirements, check_assets, walk
-from tasktronaut.logs import RunLog, current_log
+from tasktronaut.graph import Node, NodeKind, NodeStatus, add_requirements, check_assets
+from tasktronaut.logs import RunLog
 from tasktronaut.options import DEFAULT_OPTIONS
 from tasktronaut.process import (
     ExecutionMode,
@@ -373,14 +372,7 @@ def build_process(definition: type[ProcessDefinition], identifier: str | None,
                 definition, identifier, options, kwargs, session)[0]
         return node
     session = Session(log=RunLog())
-    token, log_token = current_session.set(session), current_log.set(session.log)
-    try:
-        with _gc.paused():
-            root = _compile(definition, identifier, options, kwargs, session)[0]
-            session.root, session.order = root, walk(root)
-    finally:
-        current_log.reset(log_token)
-        current_session.reset(token)
+    root = session.build(lambda: _compile(definition, identifier, options, kwargs, session)[0])
     root._rebuild = functools.partial(build_process, definition, identifier, options, kwargs)
     return root
 

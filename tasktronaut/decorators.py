@@ -18,9 +18,8 @@ from typing import Any, TypeVar, cast, overload
 
 import attrs
 
-from tasktronaut import _gc
 from tasktronaut.errors import ArgumentError, CycleError, ProtocolError
-from tasktronaut.graph import Asset, Node, NodeKind, ReqT, check_assets, walk
+from tasktronaut.graph import Asset, Node, NodeKind, ReqT, check_assets
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.options import DEFAULT_OPTIONS, TaskOptions
 from tasktronaut.session import Session, current_session
@@ -115,15 +114,7 @@ def build_root(function: TaskFunction, args: tuple[Any, ...], kwargs: dict[str, 
                log: Any = None) -> Node:
     """Build (and expand) the graph rooted at ``function(*args, **kwargs)`` in a new session."""
     session = Session(log=RunLog(log))
-    token = current_session.set(session)
-    log_token = current_log.set(session.log)
-    try:
-        with _gc.paused():
-            root = _call(session, function, args, kwargs)
-            session.root, session.order = root, walk(root)
-    finally:
-        current_log.reset(log_token)
-        current_session.reset(token)
+    root = session.build(lambda: _call(session, function, args, kwargs))
     root._rebuild = functools.partial(build_root, function, args, kwargs, log)
     return root
 

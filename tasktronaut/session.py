@@ -8,12 +8,15 @@ share anything.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
 import attrs
 
-from tasktronaut.logs import RunLog
+from tasktronaut import _gc
+from tasktronaut.graph import Node, walk
+from tasktronaut.logs import RunLog, current_log
 
 
 @attrs.define(eq=False)
@@ -31,6 +34,23 @@ class Session:
     active: Any = None
     interrupted: int | None = None
     processes: dict[Any, Any] = attrs.field(factory=dict)
+
+
+    def build(self, make_root: Callable[[], Node]) -> Node:
+        """Make a root node with this session current, then expand the graph below it.
+
+        Collection is paused meanwhile (see :mod:`tasktronaut._gc`); the expansion order is
+        kept for the run that follows.
+        """
+        token, log_token = current_session.set(self), current_log.set(self.log)
+        try:
+            with _gc.paused():
+                root = make_root()
+                self.root, self.order = root, walk(root)
+        finally:
+            current_log.reset(log_token)
+            current_session.reset(token)
+        return root
 
 
 current_session: ContextVar[Session | None] = ContextVar("tasktronaut_session", default=None)
