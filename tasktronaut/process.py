@@ -190,13 +190,15 @@ class ProcessRun(NodeHooks):
         parts += [child.name for child in self.children]
         if node.taskname not in recorded or any(p not in recorded for p in parts):
             return False
-        self.results.update(recorded[node.taskname])
         node._asset = {k: Asset(v, _ALWAYS) for k, v in self.results.items()}
+        if self.parent is not None:
+            self.parent.results[node.taskname] = dict(self.results)
         return True
 
     def record(self, node: Node, store: Any) -> None:
+        """Record that the whole process completed (its steps' results are recorded each)."""
         assert self.identifier is not None
-        store.record(self.identifier, node.taskname, dict(self.results))
+        store.record(self.identifier, node.taskname, "completed")
 
     def cancel_tree(self) -> None:
         """Cancel the top-level process: flag it, then ``on_cancelled`` for started parts."""
