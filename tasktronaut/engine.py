@@ -610,6 +610,8 @@ class _Run:
 
         def handler(signum: int, frame: Any) -> None:
             if self.interrupted:
+                if signum == signal.SIGTERM:
+                    raise SystemExit(128 + signum)
                 raise KeyboardInterrupt
             self.interrupted = self.stopping = True
             self.session.interrupted = signum
