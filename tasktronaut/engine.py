@@ -38,6 +38,7 @@ from tasktronaut.errors import (
 )
 from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, observe, walk
 from tasktronaut.logs import DEBUG, RunLog, current_log
+from tasktronaut.options import DEFAULT_OPTIONS
 from tasktronaut.report import readiness_lines, tree_lines
 from tasktronaut.session import Session, current_session
 from tasktronaut.state import StateError, open_store
@@ -156,7 +157,9 @@ class _Run:
         self.delayed: list[tuple[float, int, Node]] = []
         self._sequence = 0
         self.events: SimpleQueue[tuple[_Ticket, bool, Any] | None] = SimpleQueue()
-        self.timed = any(n.options.timeout is not None for n in order)
+        tuned = [n.options for n in order if n.options is not DEFAULT_OPTIONS]
+        self.timed = any(o.timeout is not None for o in tuned)
+        self.routed = any(o.executor is not None for o in tuned)
         self.pools = Pools(settings.threads, settings.processes, settings.executor,
                            self.events, self.log, inline=not self.timed)  # type: ignore[arg-type]
         self.inflight = 0
@@ -199,9 +202,7 @@ class _Run:
                     self._report(self.root)
                     return
                 self._prepare()
-                inline = self.settings.inline and not self.timed and all(
-                    n.options.executor is None for n in self.order
-                )
+                inline = self.settings.inline and not self.timed and not self.routed
                 try:
                     with self._interrupts():
                         if inline:
@@ -570,6 +571,8 @@ class _Run:
         for _, _, node in self.delayed:
             self._failed(node, node.error or TasktronautError("not retried: the run stopped"))
         self.delayed.clear()
+        if not self.stopping:
+            return
         skipped = 0
         for node in self.order:
             if node.status is NodeStatus.NEW:
