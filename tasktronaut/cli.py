@@ -38,6 +38,7 @@ from tasktronaut.errors import ArgumentError, TasktronautError
 from tasktronaut.graph import Node, NodeKind, NodeStatus, traverse
 from tasktronaut.logs import logcfg
 from tasktronaut.report import to_dot, to_json, to_mermaid
+from tasktronaut.workers import DaskExecutor
 
 EXAMPLES = """\b
 Examples:
@@ -474,6 +475,9 @@ _verbose_option = click.option(
 @click.option("-p", "--processes", type=int, default=0, metavar="N",
               help="Run actions in N worker processes (tasks marked executor='thread' "
                    "stay on threads).")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Run actions on a Dask cluster: a scheduler address (tcp://host:8786), or "
+                   "'local' to start a LocalCluster on this machine for the run.")
 @click.option("-d", "--dry-run", is_flag=True, help="Report what would run; run no action.")
 @click.option("-g", "--graph", "show_graph", is_flag=True,
               help="After the run, print the graph as Graphviz DOT on stdout.")
@@ -481,7 +485,7 @@ _verbose_option = click.option(
 @click.pass_context
 def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
         option_items: tuple[str, ...], identifier: str | None, threads: int, processes: int,
-        dry_run: bool, show_graph: bool, verbose: bool) -> None:
+        dask_address: str | None, dry_run: bool, show_graph: bool, verbose: bool) -> None:
     """Run TARGET (a process or an asset task) with positional ARGS and --arg values.
 
     Runs only what is not ready yet, logs to stderr and ends with a summary.
@@ -494,18 +498,50 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
             raise ArgumentError(f"--threads must be at least 1, got {threads}")
         if processes < 0:
             raise ArgumentError(f"--processes must be at least 0, got {processes}")
+        if dask_address is not None and processes:
+            raise ArgumentError("--dask and --processes cannot be combined: choose where "
+                                "actions run")
         root = build(load_target(target), args, arg_items, option_items, identifier)
         progress.start(root)
-        start = time.monotonic()
-        root = root.run(threads=threads, processes=processes,
-                        executor="process" if processes else None, dry_run=dry_run,
-                        listener=progress.listener)
-        seconds = time.monotonic() - start
+        # After build(): a file target's folder is on sys.path now, and a local cluster's
+        # worker processes start with this sys.path, so they can import the target too.
+        with dask_executor(dask_address, connect=not dry_run) as executor:
+            start = time.monotonic()
+            root = root.run(threads=threads, processes=processes,
+                            executor=executor if executor is not None else
+                            ("process" if processes else None),
+                            dry_run=dry_run, listener=progress.listener)
+            seconds = time.monotonic() - start
     for line in Summary.of(root, seconds).lines():
         logger.info(line)
     if show_graph:
         click.echo(to_dot(root))
     ctx.exit(0 if root.ready else 1)
+
+
+@contextlib.contextmanager
+def dask_executor(address: str | None, connect: bool = True) -> Iterator[DaskExecutor | None]:
+    """The :class:`DaskExecutor` for ``--dask ADDRESS`` (None without it), closed afterwards.
+
+    With ``connect`` it connects (or starts the local cluster) right away, so that a bad
+    address or a missing Dask is one usage error before anything runs, not a failed run.
+    A dry run runs no action and does not need to connect.
+    """
+    if address is None:
+        yield None
+        return
+    executor = DaskExecutor(address)
+    try:
+        if connect:
+            try:
+                _ = executor.client
+            except Exception as e:
+                where = "start a local Dask cluster" if address == "local" else \
+                    f"connect to the Dask scheduler at {address}"
+                raise CliError(f"cannot {where}: {_describe(e)}") from e
+        yield executor
+    finally:
+        executor.close()
 
 
 @cli.command(epilog=EXAMPLES, short_help="Print the graph of a target; run nothing.")
