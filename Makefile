@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy tasktronaut
 
 docs: $(STAMP)
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py

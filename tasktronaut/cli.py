@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import signal
 import sys
 import threading
 import time
@@ -32,12 +33,14 @@ import click
 from loguru import logger
 
 from tasktronaut._version import __version__
+from tasktronaut.cli_state import state
 from tasktronaut.convert import convert_arguments, convert_call, parse_assignments, parse_value
 from tasktronaut.decorators import TaskFunction, tasknames
 from tasktronaut.errors import ArgumentError, TasktronautError
 from tasktronaut.graph import Node, NodeKind, NodeStatus, traverse
 from tasktronaut.logs import logcfg
 from tasktronaut.report import to_dot, to_json, to_mermaid
+from tasktronaut.state import DEFAULT_STATE_PATH
 from tasktronaut.workers import DaskExecutor
 
 EXAMPLES = """\b
@@ -481,16 +484,26 @@ _verbose_option = click.option(
 @click.option("-d", "--dry-run", is_flag=True, help="Report what would run; run no action.")
 @click.option("-g", "--graph", "show_graph", is_flag=True,
               help="After the run, print the graph as Graphviz DOT on stdout.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="PATH",
+              help="Record completed process steps in this state file and resume from it "
+                   "(needs --id).")
+@click.option("--resume", is_flag=True,
+              help=f"Same as --state {DEFAULT_STATE_PATH} (needs --id).")
 @_verbose_option
 @click.pass_context
 def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
         option_items: tuple[str, ...], identifier: str | None, threads: int, processes: int,
-        dask_address: str | None, dry_run: bool, show_graph: bool, verbose: bool) -> None:
+        dask_address: str | None, dry_run: bool, show_graph: bool, state_path: Path | None,
+        resume: bool, verbose: bool) -> None:
     """Run TARGET (a process or an asset task) with positional ARGS and --arg values.
 
     Runs only what is not ready yet, logs to stderr and ends with a summary.
-    Exit status: 0 when TARGET is ready, 1 when it is not, 2 on a usage error.
+    Exit status: 0 when TARGET is ready, 1 when it is not, 2 on a usage error,
+    130 or 143 when Ctrl-C or SIGTERM stopped it.
     """
+    if resume and state_path is None:
+        state_path = DEFAULT_STATE_PATH
     stream = sys.stderr
     progress = Progress(stream if interactive(stream) else None)
     with logging_to_stderr(verbose, progress), reporting(verbose):
@@ -510,12 +523,14 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
             root = root.run(threads=threads, processes=processes,
                             executor=executor if executor is not None else
                             ("process" if processes else None),
-                            dry_run=dry_run, listener=progress.listener)
+                            dry_run=dry_run, listener=progress.listener, state=state_path)
             seconds = time.monotonic() - start
     for line in Summary.of(root, seconds).lines():
         logger.info(line)
     if show_graph:
         click.echo(to_dot(root))
+    if root.interrupted is not None:
+        ctx.exit(128 + root.interrupted)
     ctx.exit(0 if root.ready else 1)
 
 
@@ -607,4 +622,15 @@ def _first_line(obj: Any) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script: ``tasktronaut``."""
-    cli.main(args=argv, prog_name="tasktronaut")
+    try:
+        code = cli.main(args=argv, prog_name="tasktronaut", standalone_mode=False)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("Aborted: interrupted twice", err=True)
+        sys.exit(128 + signal.SIGINT)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+cli.add_command(state)
