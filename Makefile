@@ -27,6 +27,8 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_workers.py
+	$(PY) benchmarks/bench_state.py
 
 clean:
 	rm -rf $(VENV) site build *.egg-info .mypy_cache .ruff_cache .pytest_cache

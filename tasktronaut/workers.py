@@ -199,9 +199,14 @@ def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection) -> No
             reply = (False, *_portable_failure(e))
         try:
             conn.send(reply)
+        except (BrokenPipeError, EOFError, OSError):
+            return  # the driver is gone: nobody to report to
         except Exception as e:
-            conn.send((False, *_portable_failure(
-                TasktronautError(f"the result could not be sent back: {e}"))))
+            try:
+                conn.send((False, *_portable_failure(
+                    TasktronautError(f"the result could not be sent back: {e}"))))
+            except OSError:
+                return
 
 
 class _Worker:
