@@ -51,7 +51,7 @@ class TaskFunction:
         session = current_session.get()
         if session is None:
             settings = {k: kwargs.pop(k) for k in RESERVED if k in kwargs}
-            from tasktronaut.engine import check_settings
+            from tasktronaut.settings import check_settings
 
             check_settings(**settings)
             root = build_root(self, args, kwargs, log=settings.get("log"))

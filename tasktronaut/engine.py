@@ -24,9 +24,8 @@ from functools import partial
 from queue import Empty, SimpleQueue
 from typing import Any
 
-import attrs
-
 from tasktronaut import _gc
+from tasktronaut.dispatch import Ticket, finish_remote, readiness_error, remote_job
 from tasktronaut.errors import (
     ArgumentError,
     CancelProcessError,
@@ -41,67 +40,15 @@ from tasktronaut.logs import DEBUG, RunLog, current_log
 from tasktronaut.options import DEFAULT_OPTIONS
 from tasktronaut.report import readiness_lines, tree_lines
 from tasktronaut.session import Session, current_session
+from tasktronaut.settings import RunSettings
 from tasktronaut.state import StateError, open_store
-from tasktronaut.workers import Executor, Pools, is_executor
+from tasktronaut.workers import Executor, Pools
 
 _NEVER_RETRIED = (NonRetryableProcessError, CancelProcessError, ProtocolError, ArgumentError,
                   CycleError, StateError)
 _READY = NodeStatus.READY
 _TASK = NodeKind.TASK
 _ALREADY = NodeStatus.ALREADY_READY
-
-
-@attrs.frozen
-class RunSettings:
-    """How to run a graph; validated before anything runs."""
-
-    threads: int = 1
-    processes: int = 0
-    executor: Any = None
-    dry_run: bool = False
-    fail_fast: bool = False
-    listener: Callable[[Node], Any] | None = None
-    state: Any = None
-    grace: float = 10.0
-
-    def __attrs_post_init__(self) -> None:
-        if type(self.threads) is not int or self.threads < 1:
-            raise ArgumentError(
-                f"threads must be an integer >= 1, got {self.threads!r}",
-                name="threads", value=self.threads,
-            )
-        if type(self.processes) is not int or self.processes < 0:
-            raise ArgumentError(
-                f"processes must be an integer >= 0, got {self.processes!r}",
-                name="processes", value=self.processes,
-            )
-        if type(self.grace) not in (int, float) or self.grace < 0:
-            raise ArgumentError(f"grace must be a number of seconds >= 0, got {self.grace!r}",
-                                name="grace", value=self.grace)
-        if self.listener is not None and not callable(self.listener):
-            raise ArgumentError(f"listener must be a function, got {self.listener!r}",
-                                name="listener", value=self.listener)
-        executor = getattr(self.executor, "value", self.executor)
-        if executor not in (None, "thread", "process") and not is_executor(executor):
-            raise ArgumentError(
-                f"executor must be 'thread', 'process' or an executor object, "
-                f"got {self.executor!r}",
-                name="executor", value=self.executor,
-            )
-
-    @property
-    def inline(self) -> bool:
-        """Whether every action can run in the calling thread (the fast path)."""
-        return self.threads == 1 and getattr(self.executor, "value", self.executor) in (
-            None, "thread")
-
-
-def check_settings(**settings: Any) -> None:
-    """Validate run settings before anything is built (raises ``ArgumentError``)."""
-    log = settings.pop("log", None)
-    RunSettings(**settings)
-    if log is not None:
-        RunLog(log)
 
 
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
@@ -156,7 +103,7 @@ class _Run:
         self.listener = settings.listener
         self.delayed: list[tuple[float, int, Node]] = []
         self._sequence = 0
-        self.events: SimpleQueue[tuple[_Ticket, bool, Any] | None] = SimpleQueue()
+        self.events: SimpleQueue[tuple[Ticket, bool, Any] | None] = SimpleQueue()
         tuned = [n.options for n in order if n.options is not DEFAULT_OPTIONS]
         self.timed = any(o.timeout is not None for o in tuned)
         self.routed = any(o.executor is not None for o in tuned)
@@ -164,10 +111,10 @@ class _Run:
                            self.events, self.log, inline=not self.timed)  # type: ignore[arg-type]
         self.inflight = 0
         self.busy: dict[Executor, int] = {}
-        self.current: dict[int, _Ticket] = {}
+        self.current: dict[int, Ticket] = {}
         self.parked: dict[Executor, deque[Node]] = {}
         self.cancel_remote = False
-        self.deadlines: list[tuple[float, int, _Ticket, BaseException]] = []
+        self.deadlines: list[tuple[float, int, Ticket, BaseException]] = []
         self.store = store
 
     def request_cancel(self) -> None:
@@ -185,7 +132,7 @@ class _Run:
             if ticket.executor.remote and cancelled and self._settle(ticket):
                 ticket.executor.cancel(ticket)
                 error = CancelProcessError("stopped: its process was cancelled")
-                _finish_remote(ticket.node, False, error)
+                finish_remote(ticket.node, False, error)
                 self._finished(ticket.node, False, error)
 
     def execute(self) -> None:
@@ -282,7 +229,7 @@ class _Run:
 
     def _submit(self, node: Node, executor: Executor) -> None:
         self._sequence += 1
-        ticket = _Ticket(node, self._sequence, executor)
+        ticket = Ticket(node, self._sequence, executor)
         self.busy[executor] = self.busy.get(executor, 0) + 1
         self.inflight += 1
         self.current[id(node)] = ticket
@@ -295,14 +242,14 @@ class _Run:
             executor.submit(ticket, partial(_perform, node, self.log))
             return
         try:
-            job = _remote_job(node)
+            job = remote_job(node)
             if self.log.info_on:
                 self.log.info(_executing(node))
             executor.submit(ticket, job)
         except Exception as e:
             self.events.put((ticket, False, e))
 
-    def _settle(self, ticket: _Ticket) -> bool:
+    def _settle(self, ticket: Ticket) -> bool:
         """Take an attempt off the books; False if it was already given up on."""
         node = ticket.node
         if self.current.get(id(node)) is not ticket:
@@ -312,12 +259,12 @@ class _Run:
         self.inflight -= 1
         return True
 
-    def _event(self, ticket: _Ticket, ok: bool, value: Any) -> None:
+    def _event(self, ticket: Ticket, ok: bool, value: Any) -> None:
         if not self._settle(ticket):
             return
         node, executor = ticket.node, ticket.executor
         if executor.remote:
-            ok, value = _finish_remote(node, ok, value)
+            ok, value = finish_remote(node, ok, value)
         self._finished(node, ok, value)
         self._unpark(executor)
 
@@ -338,7 +285,7 @@ class _Run:
             if node.hooks is not None:
                 self._call_hook(node, node.hooks.abandon, node)
             if ticket.executor.remote:
-                _finish_remote(node, False, error)
+                finish_remote(node, False, error)
             self._finished(node, False, error)
             self._unpark(ticket.executor)
 
@@ -385,7 +332,7 @@ class _Run:
                         except TasktronautError:
                             raise
                         except Exception as e:
-                            raise _readiness_error(e) from e
+                            raise readiness_error(e) from e
                     except Exception as e:
                         if self._retry(node, e):
                             continue
@@ -653,51 +600,7 @@ def _perform(node: Node, log: RunLog) -> bool:
             raise
         except Exception as e:
             node._ready = False
-            raise _readiness_error(e) from e
+            raise readiness_error(e) from e
         return ready
     node._ready = None
     return node.ready
-
-
-def _remote_job(node: Node) -> Any:
-    """The picklable job that runs ``node``'s action in another process."""
-    call = node.call
-    maker = call[0].remote if isinstance(call, tuple) else getattr(call, "remote", None)
-    if maker is None:
-        raise TasktronautError(f"Task '{node.taskname}' cannot run in a worker process")
-    return maker(node)
-
-
-def _finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
-    """Back in this process after a remote action: record it, observe the assets here."""
-    finish = getattr(node.call, "finish", None)
-    if finish is not None:
-        finish(node, ok, value)
-    if not ok:
-        return False, value
-    node.result = value
-    try:
-        if node.kind is NodeKind.TASK:
-            ready = node._ready = observe(node._asset)
-        else:
-            node._ready = None
-            ready = node.ready
-    except Exception as e:
-        node._ready = False
-        return False, _readiness_error(e)
-    return True, ready
-
-
-def _readiness_error(error: BaseException) -> TasktronautError:
-    return TasktronautError(f"asset readiness check raised {type(error).__name__}: {error}")
-
-
-class _Ticket:
-    """One attempt of one node on one executor; a stale ticket's outcome is ignored."""
-
-    __slots__ = ("executor", "node", "token")
-
-    def __init__(self, node: Node, token: int, executor: Executor) -> None:
-        self.node = node
-        self.token = token
-        self.executor = executor

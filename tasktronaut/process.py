@@ -85,7 +85,7 @@ class ProcessDefinition:
             threads: int = 1, processes: int = 0, executor: Any = None, dry_run: bool = False,
             log: Any = None, **kwargs: Any) -> Node:
         """Build the process and run it; return the root node (``.ready`` tells the outcome)."""
-        from tasktronaut.engine import check_settings
+        from tasktronaut.settings import check_settings
 
         check_settings(threads=threads, processes=processes, executor=executor,
                        dry_run=dry_run, log=log)

@@ -1,0 +1,66 @@
+"""Run settings: how a graph is run, validated before anything is built or run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from tasktronaut.errors import ArgumentError
+from tasktronaut.graph import Node
+from tasktronaut.logs import RunLog
+from tasktronaut.workers import is_executor
+
+
+@attrs.frozen
+class RunSettings:
+    """How to run a graph; validated before anything runs."""
+
+    threads: int = 1
+    processes: int = 0
+    executor: Any = None
+    dry_run: bool = False
+    fail_fast: bool = False
+    listener: Callable[[Node], Any] | None = None
+    state: Any = None
+    grace: float = 10.0
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.threads) is not int or self.threads < 1:
+            raise ArgumentError(
+                f"threads must be an integer >= 1, got {self.threads!r}",
+                name="threads", value=self.threads,
+            )
+        if type(self.processes) is not int or self.processes < 0:
+            raise ArgumentError(
+                f"processes must be an integer >= 0, got {self.processes!r}",
+                name="processes", value=self.processes,
+            )
+        if type(self.grace) not in (int, float) or self.grace < 0:
+            raise ArgumentError(f"grace must be a number of seconds >= 0, got {self.grace!r}",
+                                name="grace", value=self.grace)
+        if self.listener is not None and not callable(self.listener):
+            raise ArgumentError(f"listener must be a function, got {self.listener!r}",
+                                name="listener", value=self.listener)
+        executor = getattr(self.executor, "value", self.executor)
+        if executor not in (None, "thread", "process") and not is_executor(executor):
+            raise ArgumentError(
+                f"executor must be 'thread', 'process' or an executor object, "
+                f"got {self.executor!r}",
+                name="executor", value=self.executor,
+            )
+
+    @property
+    def inline(self) -> bool:
+        """Whether every action can run in the calling thread (the fast path)."""
+        return self.threads == 1 and getattr(self.executor, "value", self.executor) in (
+            None, "thread")
+
+
+def check_settings(**settings: Any) -> None:
+    """Validate run settings before anything is built (raises ``ArgumentError``)."""
+    log = settings.pop("log", None)
+    RunSettings(**settings)
+    if log is not None:
+        RunLog(log)
