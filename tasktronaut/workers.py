@@ -410,7 +410,8 @@ class DaskExecutor:
             if isinstance(self._address, Client):
                 self._client = self._address
             elif self._address == "local":
-                self._cluster = LocalCluster(**self._cluster_kwargs)  # type: ignore[no-untyped-call]
+                options = {"dashboard_address": ":0", **self._cluster_kwargs}
+                self._cluster = LocalCluster(**options)  # type: ignore[no-untyped-call]
                 self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
             else:
                 self._client = Client(self._address)  # type: ignore[no-untyped-call]

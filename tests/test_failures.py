@@ -68,7 +68,7 @@ def test_a_timed_out_attempt_is_retried_and_its_late_outcome_ignored():
     first_may_finish = threading.Event()
     done: set[str] = set()
 
-    @task(timeout=0.2, retries=1)
+    @task(timeout=2.0, retries=1)
     def slow_then_fast():
         yield "slow then fast"
         yield Asset(None, lambda: "ok" in done)

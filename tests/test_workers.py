@@ -61,7 +61,7 @@ def nodes_of(root) -> dict:
     return {node.taskname: node for node in traverse(root)}
 
 
-def run_with_deadline(fn, seconds: float = 10):
+def run_with_deadline(fn, seconds: float = 60):
     """Run ``fn`` in a thread; fail (instead of hanging the suite) if it does not return."""
     outcome: dict = {}
 
@@ -607,7 +607,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_timed_out_process_action_is_stopped_and_its_worker_replaced(tmp_path):
-    root = run_with_deadline(lambda: Stuck.run(folder=str(tmp_path), processes=1), 30)
+    root = run_with_deadline(lambda: Stuck.run(folder=str(tmp_path), processes=1), 60)
     nodes = nodes_of(root)
     assert isinstance(nodes["Stuck.stuck"].error, TaskTimeoutError)
     pid = int((tmp_path / "stuck.pid").read_text())
@@ -651,7 +651,7 @@ class Cancelled(ProcessDefinition):
 
 
 def test_a_step_in_a_worker_sees_the_cancellation_or_is_stopped(tmp_path):
-    root = run_with_deadline(lambda: Cancelled.run(folder=str(tmp_path), threads=2), 15)
+    root = run_with_deadline(lambda: Cancelled.run(folder=str(tmp_path), threads=2), 60)
     assert root.status is not NodeStatus.READY
     poll = nodes_of(root)["Cancelled.poll"]
     # Either the step saw context.cancelled, or the run stopped it: it must not run on as if
