@@ -112,7 +112,8 @@ def cli() -> None:
     function). Values are read as JSON when they are JSON, as plain strings otherwise, and
     converted to the types the process or function declares.
 
-    Exit status: 0 when the target is ready, 1 when it is not, 2 on a usage error.
+    Exit status: 0 when the target is ready, 1 when it is not, 2 on a usage error,
+    130 or 143 when Ctrl-C or SIGTERM stopped the run.
     """
 
 
