@@ -270,6 +270,25 @@ def _memory_check(result: dict[str, Any]) -> None:
     _add_check(result, "B/node", result.get("bytes_per_node"), "<", TARGET_BYTES_PER_NODE, "B")
 
 
+def _measured(
+    name: str,
+    label: str,
+    params: dict[str, Any],
+    nodes: int,
+    trial: Any,
+    counters: Any,
+    *,
+    repeats: int,
+    memory: bool,
+) -> dict[str, Any]:
+    """Measure a workload; one that raises is reported (with an "error") and the others go on."""
+    try:
+        m = measure(trial, nodes=nodes, repeats=repeats, memory=memory, counters=counters)
+    except Exception as e:  # report and carry on with the other workloads
+        return _failed(name, label, params, nodes, e)
+    return _result(name, label, params, m)
+
+
 def _failed(name: str, label: str, params: dict[str, Any], nodes: int, e: BaseException):
     return _result(
         name,
@@ -504,13 +523,16 @@ def floor(n: int, *, repeats: int | None = None, memory: bool = True) -> dict[st
 
         return timed
 
-    try:
-        m = measure(
-            trial, nodes=n, repeats=repeats or repeats_for(n), memory=memory, counters=lambda: last
-        )
-    except Exception as e:
-        return _failed("floor", label, params, n, e)
-    return _result("floor", label, params, m)
+    return _measured(
+        "floor",
+        label,
+        params,
+        n,
+        trial,
+        lambda: last,
+        repeats=repeats or repeats_for(n),
+        memory=memory,
+    )
 
 
 def fanout(n: int, *, repeats: int | None = None, memory: bool = True) -> dict[str, Any]:
@@ -530,17 +552,18 @@ def fanout(n: int, *, repeats: int | None = None, memory: bool = True) -> dict[s
 
         return timed
 
-    try:
-        m = measure(
-            trial,
-            nodes=nodes,
-            repeats=repeats or repeats_for(n),
-            memory=memory,
-            counters=lambda: last,
-        )
-    except Exception as e:  # report and carry on with the other workloads
-        return _failed("fan-out", label, params, nodes, e)
-    r = _result("fan-out", label, params, m)
+    r = _measured(
+        "fan-out",
+        label,
+        params,
+        nodes,
+        trial,
+        lambda: last,
+        repeats=repeats or repeats_for(n),
+        memory=memory,
+    )
+    if "error" in r:
+        return r
     _add_check(r, "µs/task", r["us_per_node"], "<=", TARGET_US_PER_TASK, "µs")
     _memory_check(r)
     return r
@@ -562,13 +585,18 @@ def chain(n: int, *, repeats: int | None = None, memory: bool = True) -> dict[st
 
         return timed
 
-    try:
-        m = measure(
-            trial, nodes=n, repeats=repeats or repeats_for(n), memory=memory, counters=lambda: last
-        )
-    except Exception as e:
-        return _failed("chain", label, params, n, e)
-    r = _result("chain", label, params, m)
+    r = _measured(
+        "chain",
+        label,
+        params,
+        n,
+        trial,
+        lambda: last,
+        repeats=repeats or repeats_for(n),
+        memory=memory,
+    )
+    if "error" in r:
+        return r
     _memory_check(r)
     return r
 
@@ -602,17 +630,18 @@ def layered(
 
         return timed
 
-    try:
-        m = measure(
-            trial,
-            nodes=nodes,
-            repeats=repeats or repeats_for(nodes),
-            memory=memory,
-            counters=lambda: last,
-        )
-    except Exception as e:
-        return _failed("layered", label, params, nodes, e)
-    r = _result("layered", label, params, m)
+    r = _measured(
+        "layered",
+        label,
+        params,
+        nodes,
+        trial,
+        lambda: last,
+        repeats=repeats or repeats_for(nodes),
+        memory=memory,
+    )
+    if "error" in r:
+        return r
     _memory_check(r)
     return r
 
@@ -652,17 +681,18 @@ def rerun(
 
         return timed
 
-    try:
-        m = measure(
-            trial,
-            nodes=nodes,
-            repeats=repeats or repeats_for(nodes),
-            memory=memory,
-            counters=lambda: last,
-        )
-    except Exception as e:
-        return _failed("rerun", label, params, nodes, e)
-    r = _result("rerun", label, params, m)
+    r = _measured(
+        "rerun",
+        label,
+        params,
+        nodes,
+        trial,
+        lambda: last,
+        repeats=repeats or repeats_for(nodes),
+        memory=memory,
+    )
+    if "error" in r:
+        return r
     visited = r.get("calls") or 0
     r["visited"] = visited
     r["us_per_visited_node"] = r["wall_s"] / visited * 1e6 if visited else None
@@ -703,17 +733,18 @@ def io_parallel(
 
         return timed
 
-    try:
-        m = measure(
-            trial,
-            nodes=nodes,
-            repeats=repeats or repeats_for(nodes),
-            memory=memory,
-            counters=lambda: last,
-        )
-    except Exception as e:
-        return _failed("io-parallel", label, params, nodes, e)
-    r = _result("io-parallel", label, params, m)
+    r = _measured(
+        "io-parallel",
+        label,
+        params,
+        nodes,
+        trial,
+        lambda: last,
+        repeats=repeats or repeats_for(nodes),
+        memory=memory,
+    )
+    if "error" in r:
+        return r
     r["efficiency"] = ideal / r["wall_s"]
     _add_check(r, "efficiency", r["efficiency"], ">=", TARGET_IO_EFFICIENCY, "%")
     return r
@@ -797,13 +828,9 @@ def _graph_phase(
 
         return timed
 
-    r: dict[str, Any]
-    try:
-        m = measure(trial, nodes=nodes, repeats=repeats, memory=memory, counters=lambda: last)
-    except Exception as e:
-        r = _failed(workload, label, params, nodes, e)
-    else:
-        r = _result(workload, label, params, m)
+    r = _measured(
+        workload, label, params, nodes, trial, lambda: last, repeats=repeats, memory=memory
+    )
     r["phase"] = phase
     r["units"] = units
     r["unit"] = "step" if kind is NodeKind.STEP else "task"
