@@ -28,15 +28,26 @@ def finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
         return False, value
     node.result = value
     try:
+        return True, reobserve(node)
+    except TasktronautError as e:
+        return False, e
+
+
+def reobserve(node: Node) -> bool:
+    """Observe a node's assets again after its action; a check that raises names the task."""
+    try:
         if node.kind is NodeKind.TASK:
-            ready = node._ready = observe(node._asset)
-        else:
-            node._ready = None
-            ready = node.ready
+            ready: bool = observe(node._asset)
+            node._ready = ready
+            return ready
+        node._ready = None
+        return node.ready
+    except TasktronautError:
+        node._ready = False
+        raise
     except Exception as e:
         node._ready = False
-        return False, readiness_error(e)
-    return True, ready
+        raise readiness_error(e) from e
 
 
 def readiness_error(error: BaseException) -> TasktronautError:

@@ -25,7 +25,7 @@ from queue import Empty, SimpleQueue
 from typing import Any
 
 from tasktronaut import _gc
-from tasktronaut.dispatch import Ticket, finish_remote, readiness_error, remote_job
+from tasktronaut.dispatch import Ticket, finish_remote, readiness_error, remote_job, reobserve
 from tasktronaut.errors import (
     ArgumentError,
     CancelProcessError,
@@ -592,15 +592,4 @@ def _perform(node: Node, log: RunLog) -> bool:
     action = node._action
     if action is not None:
         node.result = action(node)
-    if node.kind is NodeKind.TASK:
-        try:
-            ready = node._ready = observe(node._asset)
-        except TasktronautError:
-            node._ready = False
-            raise
-        except Exception as e:
-            node._ready = False
-            raise readiness_error(e) from e
-        return ready
-    node._ready = None
-    return node.ready
+    return reobserve(node)
