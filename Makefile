@@ -21,6 +21,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check tasktronaut tests examples benchmarks
 	$(VENV)/bin/mypy tasktronaut
+	$(VENV)/bin/lint-imports
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site

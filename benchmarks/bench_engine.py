@@ -40,7 +40,7 @@ except ImportError:  # running from a checkout without an installed package
     import tasktronaut
 
 from tasktronaut import Asset, Builder, NodeKind, ProcessDefinition, collection, task
-from tasktronaut.graph import traverse
+from tasktronaut.model import traverse
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results.json"

@@ -2,8 +2,9 @@
 
 from tasktronaut._version import __version__
 from tasktronaut.atomic import atomic
-from tasktronaut.builder import Builder
-from tasktronaut.decorators import collection, external, task, tasknames
+from tasktronaut.define.builder import Builder
+from tasktronaut.define.decorators import collection, external, task, tasknames
+from tasktronaut.define.process import Context, ExecutionMode, ProcessDefinition
 from tasktronaut.errors import (
     ArgumentError,
     CancelProcessError,
@@ -12,9 +13,8 @@ from tasktronaut.errors import (
     TaskTimeoutError,
     TasktronautError,
 )
-from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, asset, graph, ready, ref, req
 from tasktronaut.logs import log, logcfg
-from tasktronaut.process import Context, ExecutionMode, ProcessDefinition
+from tasktronaut.model import Asset, Node, NodeKind, NodeStatus, asset, graph, ready, ref, req
 from tasktronaut.state import MemoryStore, SQLiteStore, StateError
 from tasktronaut.workers import DaskExecutor, ProcessExecutor
 

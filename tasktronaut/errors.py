@@ -55,3 +55,7 @@ class TaskTimeoutError(TasktronautError):
         super().__init__(f"Task '{task}' timed out after {timeout:g}s")
         self.task = task
         self.timeout = timeout
+
+
+class WorkerError(TasktronautError):
+    """A worker process died (or could not be reached) while running a task."""

@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from tasktronaut.graph import Node, NodeKind, NodeStatus, traverse, walk
-from tasktronaut.process import ProcessDefinition, ProcessRun, StepCall
+from tasktronaut.define.process import ProcessDefinition
+from tasktronaut.define.steps import ProcessRun, StepCall
+from tasktronaut.model.node import Node, NodeKind, NodeStatus, traverse, walk
 
 _RUNS = (NodeKind.TASK, NodeKind.STEP)
 

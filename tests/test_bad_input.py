@@ -29,7 +29,7 @@ from tasktronaut import (
 )
 from tasktronaut.cli import cli
 from tasktronaut.errors import ProtocolError
-from tasktronaut.graph import traverse
+from tasktronaut.model import traverse
 
 
 def nodes_of(root) -> dict:

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from tasktronaut import ArgumentError, Asset, Node, collection, task
-from tasktronaut.cli import Progress, Summary, cli, elapsed, interactive
+from tasktronaut.cli import cli
+from tasktronaut.cli.progress import Progress, Summary, elapsed, interactive
 
 pytestmark = pytest.mark.usefixtures("loguru_reset")
 
@@ -273,7 +274,7 @@ def test_no_progress_line_when_stderr_is_not_a_terminal(workflows, tmp_path):
 
 
 def test_a_terminal_gets_a_live_progress_line(workflows, tmp_path, monkeypatch):
-    monkeypatch.setattr("tasktronaut.cli.interactive", lambda stream: True)
+    monkeypatch.setattr("tasktronaut.cli.commands.interactive", lambda stream: True)
     result = invoke("run", f"{workflows}:both", tmp_path / "a", tmp_path / "b")
     assert result.exit_code == 0
     assert "\r\x1b[KProgress: 0 done, 1 running, 2 pending" in result.stderr

@@ -8,7 +8,7 @@ from typing import Any, Literal, Optional, Union
 import attrs
 import pytest
 
-from tasktronaut.convert import (
+from tasktronaut.cli.convert import (
     ConversionError,
     convert,
     convert_arguments,

@@ -15,7 +15,7 @@ from typing import ClassVar
 import pytest
 
 from tasktronaut import Asset, Builder, Context, ExecutionMode, NodeStatus, ProcessDefinition, task
-from tasktronaut.graph import traverse
+from tasktronaut.model import traverse
 
 distributed = pytest.importorskip("distributed")
 

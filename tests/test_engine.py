@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tasktronaut import Asset, CycleError, NodeStatus, collection, task
-from tasktronaut.graph import traverse
+from tasktronaut.model import traverse
 
 INTERRUPTIBLE = textwrap.dedent(
     """

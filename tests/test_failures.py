@@ -21,7 +21,7 @@ from tasktronaut import (
     collection,
     task,
 )
-from tasktronaut.graph import traverse
+from tasktronaut.model import traverse
 
 
 def _statuses(root) -> dict[str, NodeStatus]:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tasktronaut import Asset, collection, graph, task
-from tasktronaut.report import to_json, to_mermaid
+from tasktronaut.model.report import to_json, to_mermaid
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from tasktronaut import (
     ProcessDefinition,
     task,
 )
-from tasktronaut.options import TaskOptions
+from tasktronaut.model.options import TaskOptions
 
 
 def _flaky(failures: int, calls: list[int], done: set[str], **options):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tasktronaut import ArgumentError, Asset, NodeStatus, ProcessDefinition, task
-from tasktronaut.graph import traverse
+from tasktronaut.model import traverse
 from tasktronaut.state import MemoryStore
 
 
@@ -99,7 +99,7 @@ def test_a_cached_result_older_than_its_ttl_is_not_used(monkeypatch):
 
     store = MemoryStore()
     Short.build("a").run(state=store)
-    import tasktronaut.process as process
+    import tasktronaut.define.steps as process
 
     real = process.time.time
     monkeypatch.setattr(process.time, "time", lambda: real() + 3600)

@@ -34,7 +34,7 @@ from tasktronaut import (
     ref,
     task,
 )
-from tasktronaut.graph import traverse
+from tasktronaut.model import traverse
 from tasktronaut.workers import RemoteTraceback, WorkerError
 
 CONCURRENT = ExecutionMode.CONCURRENT

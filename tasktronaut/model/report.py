@@ -11,7 +11,7 @@ import json
 from hashlib import sha256
 from typing import Any
 
-from tasktronaut.graph import Node, NodeKind, NodeStatus, traverse
+from tasktronaut.model.node import Node, NodeKind, NodeStatus, traverse
 
 READY_COLOR, NOT_READY_COLOR = "palegreen", "orange"
 

@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 
 from tasktronaut.errors import ArgumentError
-from tasktronaut.graph import Node
 from tasktronaut.logs import RunLog
-from tasktronaut.workers import is_executor
+from tasktronaut.model.node import Node
+from tasktronaut.model.protocols import is_executor
 
 
 @attrs.frozen

@@ -1,7 +1,7 @@
 """``@task``, ``@collection`` and ``@external``: the generator protocol compiled into nodes.
 
 A task function yields, in order, its name, its asset(s) and its requirement(s), then runs its
-action. Calling it inside another task function returns a :class:`~tasktronaut.graph.Node` and
+action. Calling it inside another task function returns a :class:`~tasktronaut.model.Node` and
 runs nothing; only the name and assets are read at that moment. The requirements are read
 later, and only if the assets are not ready, so the requirements of a ready task are never
 even constructed. Calling a task function outside any task builds the graph and runs it.
@@ -18,11 +18,13 @@ from typing import Any, TypeVar, cast, overload
 
 import attrs
 
+from tasktronaut.define.session import Session, current_session
+from tasktronaut.engine import check_settings
 from tasktronaut.errors import ArgumentError, CycleError, ProtocolError
-from tasktronaut.graph import Asset, Node, NodeKind, ReqT, check_assets
 from tasktronaut.logs import RunLog, current_log
-from tasktronaut.options import DEFAULT_OPTIONS, TaskOptions
-from tasktronaut.session import Session, current_session
+from tasktronaut.model.assets import Asset
+from tasktronaut.model.node import Node, NodeKind, ReqT, check_assets
+from tasktronaut.model.options import DEFAULT_OPTIONS, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 RESERVED = ("dry_run", "threads", "log", "processes", "executor")
@@ -51,8 +53,6 @@ class TaskFunction:
         session = current_session.get()
         if session is None:
             settings = {k: kwargs.pop(k) for k in RESERVED if k in kwargs}
-            from tasktronaut.settings import check_settings
-
             check_settings(**settings)
             root = build_root(self, args, kwargs, log=settings.get("log"))
             return root.run(**settings)

@@ -1,10 +1,5 @@
-"""Processes: class-based workflow definitions, their lifecycle hooks and the step Context.
-
-A :class:`ProcessDefinition` describes its flow in ``define_process(builder)``; the builder
-compiles it into ordinary graph nodes (see :mod:`tasktronaut.builder`), so a process runs on
-the same engine as asset tasks and mixes with them freely. This module holds what exists while
-a process runs: the per-process state (results, hooks, cancellation) and the step action.
-"""
+"""What exists while a process runs: per-process state (results, hooks, cancellation), the
+step ``Context``, the step action, and the picklable job for worker processes."""
 
 from __future__ import annotations
 
@@ -12,15 +7,20 @@ import enum
 import pickle
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from tasktronaut.define.signature import call_with
 from tasktronaut.errors import ArgumentError, TasktronautError
-from tasktronaut.graph import Asset, Node, NodeHooks
 from tasktronaut.logs import log
+from tasktronaut.model.assets import Asset
+from tasktronaut.model.node import Node
+from tasktronaut.model.protocols import NodeHooks
+
+if TYPE_CHECKING:
+    from tasktronaut.define.process import ProcessDefinition
 
 
 def function_key(func: Any) -> str:
@@ -37,94 +37,6 @@ class ExecutionMode(enum.Enum):
     """Each step requires the one before it."""
     CONCURRENT = "concurrent"
     """Steps require only what came before the block, and may run at the same time."""
-
-
-class ProcessDefinition:
-    """Subclass this and implement :meth:`define_process` to describe a process.
-
-    Set ``process_execution_mode`` (or its alias ``execution_mode``) to choose whether the
-    top-level steps run one after another or side by side, and ``description`` to name the
-    process in logs. Override the ``on_*`` hooks and :meth:`around_task` to observe a run.
-    """
-
-    process_execution_mode: ClassVar[ExecutionMode] = ExecutionMode.SEQUENTIAL
-    description: ClassVar[str | None] = None
-
-    def define_process(self, builder: Any) -> None:
-        """Describe the process with ``builder`` (a :class:`tasktronaut.builder.Builder`)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement define_process()")
-
-    @classmethod
-    def mode(cls) -> ExecutionMode:
-        """The execution mode, honouring the ``execution_mode`` alias."""
-        value = cls.__dict__.get("execution_mode")
-        for klass in cls.__mro__:
-            if "process_execution_mode" in klass.__dict__:
-                value = klass.__dict__["process_execution_mode"]
-                break
-            if "execution_mode" in klass.__dict__:
-                value = klass.__dict__["execution_mode"]
-                break
-        if not isinstance(value, ExecutionMode):
-            raise ArgumentError(
-                f"{cls.__name__}.process_execution_mode must be an ExecutionMode, got {value!r}",
-                name="process_execution_mode", value=value,
-            )
-        return value
-
-    @classmethod
-    def build(cls, identifier: str | None = None, options: dict[str, Any] | None = None,
-              **kwargs: Any) -> Node:
-        """Compile the process into graph nodes and return its root; nothing runs."""
-        from tasktronaut.builder import build_process
-
-        return build_process(cls, identifier, options, kwargs)
-
-    @classmethod
-    def run(cls, identifier: str | None = None, options: dict[str, Any] | None = None, *,
-            threads: int = 1, processes: int = 0, executor: Any = None, dry_run: bool = False,
-            log: Any = None, **kwargs: Any) -> Node:
-        """Build the process and run it; return the root node (``.ready`` tells the outcome)."""
-        from tasktronaut.settings import check_settings
-
-        check_settings(threads=threads, processes=processes, executor=executor,
-                       dry_run=dry_run, log=log)
-        root = cls.build(identifier, options, **kwargs)
-        return root.run(threads=threads, processes=processes, executor=executor,
-                        dry_run=dry_run, log=log)
-
-    @classmethod
-    def expected_types(cls, options: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The arguments ``define_process`` declares with ``expected_arguments``."""
-        from tasktronaut.builder import probe_expected_arguments
-
-        return probe_expected_arguments(cls, options)
-
-    def on_started(self, identifier: str | None) -> None:
-        """Called once, when the first step of this process starts."""
-        log.info("%s: Started", self._label(identifier))
-
-    @contextmanager
-    def around_task(self, identifier: str | None, step: str, description: str,
-                    context: Context) -> Iterator[None]:
-        """Wraps every step of this process (a context manager)."""
-        yield
-
-    def on_completed(self, identifier: str | None) -> None:
-        """Called once, when every step of this process has completed."""
-        log.info("%s: Completed", self._label(identifier))
-
-    def on_failed(self, identifier: str | None, step: str, error: BaseException) -> None:
-        """Called once per failed step, after its last attempt."""
-        log.error("%s: Step %s failed: %s", self._label(identifier), step, error)
-
-    def on_cancelled(self, identifier: str | None) -> None:
-        """Called once when the process is cancelled (a step raised ``CancelProcessError``)."""
-        log.warning("%s: Cancelled", self._label(identifier))
-
-    def _label(self, identifier: str | None) -> str:
-        name = self.description or type(self).__name__
-        return f"{name} [{identifier}]" if identifier else name
 
 
 @attrs.define(eq=False)
@@ -307,9 +219,7 @@ class StepCall(NodeHooks):
         make_key = node.options.cache_key
         if make_key is None:
             return None
-        from tasktronaut.builder import _call_with
-
-        return f"cache:{function_key(self.function)}", str(_call_with(make_key, self.all_kwargs))
+        return f"cache:{function_key(self.function)}", str(call_with(make_key, self.all_kwargs))
 
     def restore(self, node: Node, store: Any) -> bool:
         """Done already if the store has this step for the process identifier (or, for a
@@ -448,7 +358,7 @@ def run_step(node: Node) -> Any:
     attempt = node.attempt
     if not run.started:
         run.ensure_started()
-    hooked = type(run.definition).around_task is not ProcessDefinition.around_task
+    hooked = not getattr(type(run.definition).around_task, "__tasktronaut_default__", False)
     if not (hooked or call.wants_context or node.options.timeout):
         result = call.function(**call.kwargs)
     else:

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from tasktronaut.errors import ArgumentError
+from tasktronaut.model.protocols import is_executor
 
 
 class Backoff(enum.Enum):
@@ -76,8 +77,6 @@ def _to_backoff(value: Backoff | str) -> Backoff:
 def _to_executor(value: Any) -> Any:
     if value is None or isinstance(value, ExecutorKind):
         return value
-    from tasktronaut.workers import is_executor
-
     if not isinstance(value, str) and not is_executor(value):
         raise ArgumentError(
             f"executor must be 'thread', 'process' or an executor object, got {value!r}",

@@ -1,4 +1,4 @@
-"""The graph model: assets, nodes, identity, traversal, and the ref/ready helpers.
+"""The graph model: nodes, identity, traversal, readiness, and the ref/ready helpers.
 
 Both ways of describing work (asset-task functions and process definitions) compile into
 :class:`Node` objects. A node has a name (its identity: nodes compare and hash by name), its
@@ -15,40 +15,16 @@ import enum
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, Union
 
-import attrs
-
 from tasktronaut.errors import CancelProcessError, CycleError, ProtocolError, TasktronautError
-from tasktronaut.options import DEFAULT_OPTIONS, TaskOptions
+from tasktronaut.model.assets import Asset, AssetT, flatten_assets, observe
+from tasktronaut.model.options import DEFAULT_OPTIONS, TaskOptions
+from tasktronaut.model.protocols import NodeHooks
 
-
-def _check_ready(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not callable(value):
-        raise TasktronautError(
-            f"Asset ready must be a callable returning bool, got {value!r}"
-        )
-
-
-@attrs.frozen(repr=False)
-class Asset:
-    """Observable state a task is responsible for: ``ref`` names it, ``ready()`` observes it.
-
-    ``ref`` is any value that identifies the state (a path, a URI, a timestamp); ``ready`` is
-    a function of no arguments that says whether the state is there.
-    """
-
-    ref: Any
-    ready: Callable[[], bool] = attrs.field(validator=_check_ready)
-
-    def __repr__(self) -> str:
-        return f"Asset({self.ref!r})"
-
-
-AssetT = Union[Asset, list[Asset], dict[str, Asset], None]  # noqa: UP007
 ReqT = Union["Node", list["Node"], dict[str, "Node"], None]
 
 
 class NodeKind(enum.Enum):
-    """What a node stands for; the engine treats every kind alike."""
+    """What a node stands for."""
 
     TASK = "task"
     COLLECTION = "collection"
@@ -57,38 +33,6 @@ class NodeKind(enum.Enum):
     PROCESS = "process"
     JOIN = "join"
 
-
-class NodeHooks:
-    """What a node's definition wants to hear from the engine; process steps use this.
-
-    The engine knows nothing about processes: it asks ``cancelled()`` before starting a node,
-    and reports a failure or a cancellation here.
-    """
-
-    def cancelled(self) -> bool:
-        """Whether the node must not start (its process was cancelled)."""
-        return False
-
-    def starting(self, node: Node) -> None:
-        """The node's action is about to be started (called in the run's own thread)."""
-
-    def restore(self, node: Node, store: Any) -> bool:
-        """Before a run with a state store: mark the node done if the store says so."""
-        return False
-
-    def record(self, node: Node, store: Any) -> None:
-        """The node completed in a run with a state store: record it there."""
-
-    def abandon(self, node: Node) -> None:
-        """The engine gave up on the node's running attempt (a timeout)."""
-
-    def failed(self, node: Node, error: BaseException) -> None:
-        """The node's action failed for good."""
-
-    def cancel(self, node: Node, error: BaseException) -> bool:
-        """The node asked to cancel; return True if that is handled in a narrower scope
-        than the whole run."""
-        return False
 
 
 class NodeStatus(enum.Enum):
@@ -228,7 +172,7 @@ class Node:
     @property
     def graph(self) -> str:
         """The graph below this node as Graphviz DOT."""
-        from tasktronaut.report import to_dot
+        from tasktronaut.model.report import to_dot
 
         return to_dot(self)
 
@@ -240,7 +184,7 @@ class Node:
         A graph runs once; running an already-run node builds its graph afresh (readiness is
         read again) and runs that, returning the new root.
         """
-        from tasktronaut.engine import run
+        from tasktronaut.engine import run  # the one sanctioned upward import
 
         return run(self, **settings)
 
@@ -303,23 +247,6 @@ class Node:
             self._gen = None
             gen.close()
 
-
-def observe(value: AssetT) -> bool:
-    """Whether all the assets in ``value`` are ready (a single asset takes the short path)."""
-    if type(value) is Asset:
-        return bool(value.ready())
-    return all(a.ready() for a in flatten_assets(value))
-
-
-def flatten_assets(value: AssetT) -> tuple[Asset, ...] | list[Asset]:
-    """The assets in ``value`` as a flat sequence."""
-    if value is None:
-        return ()
-    if isinstance(value, Asset):
-        return (value,)
-    if isinstance(value, dict):
-        return list(value.values())
-    return value
 
 
 def check_assets(value: Any, task: str) -> AssetT:
@@ -497,3 +424,25 @@ def req(node: Node) -> ReqT:
 def graph(node: Node) -> str:
     """The graph below ``node`` as Graphviz DOT (ready nodes green, others orange)."""
     return node.graph
+
+
+def reobserve(node: Node) -> bool:
+    """Observe a node's assets again after its action; a check that raises names the task."""
+    try:
+        if node.kind is NodeKind.TASK:
+            ready: bool = observe(node._asset)
+            node._ready = ready
+            return ready
+        node._ready = None
+        return node.ready
+    except TasktronautError:
+        node._ready = False
+        raise
+    except Exception as e:
+        node._ready = False
+        raise readiness_error(e) from e
+
+
+def readiness_error(error: BaseException) -> TasktronautError:
+    """The error for an asset readiness check that raised."""
+    return TasktronautError(f"asset readiness check raised {type(error).__name__}: {error}")

@@ -25,7 +25,8 @@ from queue import Empty, SimpleQueue
 from typing import Any
 
 from tasktronaut import _gc
-from tasktronaut.dispatch import Ticket, finish_remote, readiness_error, remote_job, reobserve
+from tasktronaut.engine.dispatch import Pools, Ticket, finish_remote, remote_job
+from tasktronaut.engine.settings import RunSettings
 from tasktronaut.errors import (
     ArgumentError,
     CancelProcessError,
@@ -35,14 +36,13 @@ from tasktronaut.errors import (
     TaskTimeoutError,
     TasktronautError,
 )
-from tasktronaut.graph import Asset, Node, NodeKind, NodeStatus, observe, walk
 from tasktronaut.logs import DEBUG, RunLog, current_log
-from tasktronaut.options import DEFAULT_OPTIONS
-from tasktronaut.report import readiness_lines, tree_lines
-from tasktronaut.session import Session, current_session
-from tasktronaut.settings import RunSettings
+from tasktronaut.model.assets import Asset, observe
+from tasktronaut.model.node import Node, NodeKind, NodeStatus, readiness_error, reobserve, walk
+from tasktronaut.model.options import DEFAULT_OPTIONS
+from tasktronaut.model.protocols import Executor, Owner, current_session
+from tasktronaut.model.report import readiness_lines, tree_lines
 from tasktronaut.state import StateError, open_store
-from tasktronaut.workers import Executor, Pools
 
 _NEVER_RETRIED = (NonRetryableProcessError, CancelProcessError, ProtocolError, ArgumentError,
                   CycleError, StateError)
@@ -69,7 +69,7 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
         root = root._rebuild()
     session = root._session
     if session is None:
-        session = root._session = Session()
+        session = root._session = Owner()
     session.cancel.clear()
     session.interrupted = None
     if log is not None:
@@ -89,7 +89,7 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
 class _Run:
     """One execution of a graph."""
 
-    def __init__(self, root: Node, order: list[Node], session: Session,
+    def __init__(self, root: Node, order: list[Node], session: Owner,
                  settings: RunSettings, store: Any = None) -> None:
         self.root = root
         self.order = order

@@ -13,31 +13,40 @@ them; they only change the arguments (and the inherited description) their steps
 from __future__ import annotations
 
 import functools
-import inspect
-import types
-import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
 
-from tasktronaut.decorators import BoundTaskFunction, TaskFunction, options_of
-from tasktronaut.errors import ArgumentError
-from tasktronaut.graph import Node, NodeKind, NodeStatus, add_requirements, check_assets
-from tasktronaut.logs import RunLog
-from tasktronaut.options import DEFAULT_OPTIONS
-from tasktronaut.process import (
+from tasktronaut.define.decorators import BoundTaskFunction, TaskFunction, options_of
+from tasktronaut.define.session import Session, current_session
+from tasktronaut.define.signature import (
+    call_with,
+    callable_name,
+    check_argument,
+    check_item,
+    check_required,
+    is_optional,
+    is_type,
+    signature_of,
+    type_name,
+)
+from tasktronaut.define.steps import (
     ExecutionMode,
-    ProcessDefinition,
     ProcessRun,
     StepCall,
     complete_process,
     function_key,
     run_step,
 )
-from tasktronaut.session import Session, current_session
+from tasktronaut.errors import ArgumentError
+from tasktronaut.logs import RunLog
+from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
+from tasktronaut.model.options import DEFAULT_OPTIONS
+
+if TYPE_CHECKING:
+    from tasktronaut.define.process import ProcessDefinition
 
 _SEQUENTIAL = ExecutionMode.SEQUENTIAL
 Plan = dict[str, Any]
@@ -172,21 +181,21 @@ class Builder:
         kwargs = self._scope.kwargs
         process = self._compiler.run.name
         for name, hint in expected.items():
-            if hint is not None and not _is_type(hint):
+            if hint is not None and not is_type(hint):
                 raise ArgumentError(
                     f"{process}: expected_arguments({name}=...) needs a type (or None for "
                     f"any), got {hint!r}", name=name, value=hint,
                 )
             if name not in kwargs:
-                if hint is not None and _is_optional(hint):
+                if hint is not None and is_optional(hint):
                     kwargs[name] = None
                     continue
                 raise ArgumentError(
-                    f"{process}: missing argument '{name}' (expected {_type_name(hint)})",
+                    f"{process}: missing argument '{name}' (expected {type_name(hint)})",
                     name=name,
                 )
             if hint is not None:
-                _check_argument(process, name, kwargs[name], hint)
+                check_argument(process, name, kwargs[name], hint)
 
     def task(self, func: Any, description: str | None = None, **options: Any) -> Node:
         """Add a step calling ``func`` (a method or any callable), or an asset-task node."""
@@ -218,7 +227,7 @@ class Builder:
         if options:
             opts = opts.merged(**options)
         explicit = description or opts.description
-        label = _callable_name(func, run.definition)
+        label = callable_name(func, run.definition)
         if description:
             base = description
         elif opts.description:
@@ -226,18 +235,18 @@ class Builder:
         else:
             base = f"{label}({scope.label})" if scope.items else label
         name = compiler.unique(base)
-        accepts_all, names, wants_context, required = _signature_of(func)
+        accepts_all, names, wants_context, required = signature_of(func)
         kwargs = dict(scope.kwargs) if accepts_all else {
             k: v for k, v in scope.kwargs.items() if k in names
         }
         if required:
-            _check_required(required, name, kwargs, scope.kwargs)
+            check_required(required, name, kwargs, scope.kwargs)
         desc = explicit or scope.description or label.rpartition(".")[2]
         call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs)
         before = self._block.requires()
         declared = None
         if opts.asset is not None:
-            declared = check_assets(_call_with(opts.asset, scope.kwargs), name)
+            declared = check_assets(call_with(opts.asset, scope.kwargs), name)
             call.declared = True
         node = Node(name, NodeKind.STEP, declared, opts, None, before, None, run_step, None,
                     call, call)
@@ -276,7 +285,7 @@ class Builder:
         ``func`` receives the arguments its signature accepts and returns a dict, or a
         ``(dict, description)`` pair.
         """
-        data, item_description = _item(_call_with(func, self._scope.kwargs, "transform"), func,
+        data, item_description = check_item(call_with(func, self._scope.kwargs, "transform"), func,
                                        "transform")
         child = self._open(self._block.mode, data, item_description or description)
         try:
@@ -290,17 +299,17 @@ class Builder:
         Iterations follow the mode of the block around them; steps inside an iteration see
         the arguments merged with the item.
         """
-        items = _call_with(func, self._scope.kwargs, "each")
+        items = call_with(func, self._scope.kwargs, "each")
         try:
             iterator = iter(items)
         except TypeError:
             raise ArgumentError(
-                f"each: {_callable_name(func, None)} must yield dicts, got {items!r}",
+                f"each: {callable_name(func, None)} must yield dicts, got {items!r}",
                 name="each", value=items,
             ) from None
         mode = self._block.mode
         for item in iterator:
-            data, item_description = _item(item, func, "each")
+            data, item_description = check_item(item, func, "each")
             child = self._open(mode, data, item_description or description)
             try:
                 yield child
@@ -338,7 +347,8 @@ class Builder:
     def sub_process(self, definition: type[ProcessDefinition],
                     description: str | None = None) -> Node:
         """Embed another process definition, with its own execution mode and hooks."""
-        if not (isinstance(definition, type) and issubclass(definition, ProcessDefinition)):
+        is_definition = getattr(definition, "__tasktronaut_process__", False)
+        if not (isinstance(definition, type) and is_definition):
             raise ArgumentError(
                 f"sub_process needs a ProcessDefinition subclass, got {definition!r}",
                 name="definition", value=definition,
@@ -366,7 +376,7 @@ def build_process(definition: type[ProcessDefinition], identifier: str | None,
     session = current_session.get()
     if session is not None:
         key = (definition, identifier, repr(sorted(options.items())), repr(sorted(kwargs.items())))
-        node = session.processes.get(key)
+        node: Node | None = session.processes.get(key)
         if node is None:
             node = session.processes[key] = _compile(
                 definition, identifier, options, kwargs, session)[0]
@@ -432,111 +442,3 @@ def probe_expected_arguments(definition: type[ProcessDefinition],
     with suppress(_StopProbe):
         definition().define_process(probe)
     return probe.expected
-
-
-@functools.lru_cache(maxsize=4096)
-def _signature(function: Any, bound: bool) -> tuple[bool, frozenset[str], bool, tuple[str, ...]]:
-    params = list(inspect.signature(function).parameters.values())
-    if bound and params:
-        params = params[1:]
-    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    accepts_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
-    names = frozenset(p.name for p in params if p.kind in kinds)
-    required = tuple(
-        p.name for p in params
-        if p.kind in kinds and p.default is inspect.Parameter.empty and p.name != "context"
-    )
-    return accepts_all, names - {"context"}, "context" in names, required
-
-
-def _signature_of(func: Callable[..., Any]) -> tuple[bool, frozenset[str], bool, tuple[str, ...]]:
-    target = getattr(func, "__func__", None)
-    try:
-        if target is not None and inspect.isfunction(target):
-            return _signature(target, True)
-        return _signature(func, False)
-    except (TypeError, ValueError):
-        return True, frozenset(), False, ()
-
-
-def _check_required(required: tuple[str, ...], step: str, kwargs: dict[str, Any],
-                    available: dict[str, Any]) -> None:
-    missing = [n for n in required if n not in kwargs]
-    if missing:
-        raise ArgumentError(
-            f"step '{step}' needs argument(s) {', '.join(missing)} that the process does not "
-            f"have (it has: {', '.join(available) or 'none'})",
-            name=missing[0],
-        )
-
-
-def _call_with(func: Any, kwargs: dict[str, Any], what: str = "") -> Any:
-    """Call ``func`` with the arguments its signature accepts."""
-    if not callable(func):
-        where = f"{what} needs" if what else "expected"
-        raise ArgumentError(f"{where} a function, got {func!r}", name=what or "func", value=func)
-    accepts_all, names, _, _ = _signature_of(func)
-    return func(**(kwargs if accepts_all else {k: v for k, v in kwargs.items() if k in names}))
-
-
-def _item(value: Any, func: Any, what: str) -> tuple[dict[str, Any], str | None]:
-    """Validate what an ``each``/``transform`` function produced: dict or (dict, str)."""
-    data: Any = None
-    if isinstance(value, dict):
-        data, description = value, None
-    elif (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict)
-            and (value[1] is None or isinstance(value[1], str))):
-        data, description = value
-    if data is None:
-        raise ArgumentError(
-            f"{what}: {_callable_name(func, None)} must produce a dict or a (dict, description) "
-            f"pair, got {value!r}",
-            name=what, value=value,
-        )
-    for key in data:
-        if not isinstance(key, str):
-            raise ArgumentError(
-                f"{what}: {_callable_name(func, None)} produced an argument name that is not "
-                f"a string: {key!r}", name=what, value=value,
-            )
-    return data, description
-
-
-def _callable_name(func: Any, definition: Any) -> str:
-    owner = getattr(func, "__self__", None)
-    name = getattr(func, "__name__", None) or getattr(func, "_mock_name", None)
-    if owner is not None and owner is definition and name:
-        return f"{type(definition).__name__}.{name}"
-    return getattr(func, "__qualname__", None) or name or type(func).__name__
-
-
-def _is_type(hint: Any) -> bool:
-    """Whether ``hint`` is something typeguard can check against."""
-    return (isinstance(hint, type) or typing.get_origin(hint) is not None
-            or hint is Any or isinstance(hint, typing.TypeVar))
-
-
-def _is_optional(hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    return (origin is typing.Union or origin is types.UnionType) and type(None) in (
-        typing.get_args(hint)
-    )
-
-
-def _type_name(hint: Any) -> str:
-    if hint is None:
-        return "any value"
-    if isinstance(hint, type) and not typing.get_args(hint):
-        return hint.__name__
-    return str(hint).replace("typing.", "")
-
-
-def _check_argument(process: str, name: str, value: Any, hint: Any) -> None:
-    try:
-        check_type(value, hint, collection_check_strategy=CollectionCheckStrategy.ALL_ITEMS)
-    except TypeCheckError:
-        raise ArgumentError(
-            f"{process}: argument '{name}' expected {_type_name(hint)}, got {value!r}",
-            name=name, value=value,
-        ) from None
-

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from tasktronaut.cli.errors import CliError
 from tasktronaut.state import DEFAULT_STATE_PATH, SQLiteStore
 
 _state_path = click.option(
@@ -23,8 +24,6 @@ _state_path = click.option(
 
 
 def _open(path: Path) -> SQLiteStore:
-    from tasktronaut.cli import CliError
-
     if not path.exists():
         raise CliError(f"no state file at {path}")
     return SQLiteStore(path)
@@ -65,9 +64,7 @@ def show(identifier: str, path: Path) -> None:
     with _open(path) as store:
         completed = store.completed(identifier)
     if not completed:
-        from tasktronaut.cli import CliError
-
-        raise CliError(f"nothing recorded for '{identifier}' in {path}")
+            raise CliError(f"nothing recorded for '{identifier}' in {path}")
     for step, result in completed.items():
         click.echo(f"{step}: {_show(result)}")
 

@@ -1,0 +1,247 @@
+"""The command line: ``tasktronaut run``, ``show`` and ``graph``, thin over the library.
+
+A target is ``pkg.module.Name`` or ``path/to/file.py:Name`` and names either a
+:class:`~tasktronaut.process.ProcessDefinition` subclass or an asset-task function. Values on
+the command line are converted to the declared types by :mod:`tasktronaut.convert`.
+
+Exit status: 0 when the target is ready, 1 when it is not (blocked, failed, cancelled, or the
+workflow's own code raised while building), 2 on a usage error. Every error is one line on
+stderr, ``Error: ...``; ``--verbose`` adds the traceback where there is one. Log lines and the
+run summary go to stderr, graphs (``--graph``, ``graph``) to stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import signal
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import click
+from loguru import logger
+
+from tasktronaut._version import __version__
+from tasktronaut.cli.errors import CliError, OneLineGroup, describe, reporting
+from tasktronaut.cli.progress import Progress, Summary, interactive, logging_to_stderr
+from tasktronaut.cli.state import state
+from tasktronaut.cli.targets import build, is_process, load_module, load_target
+from tasktronaut.define.decorators import TaskFunction, tasknames
+from tasktronaut.errors import ArgumentError
+from tasktronaut.model.report import to_dot, to_json, to_mermaid
+from tasktronaut.state import DEFAULT_STATE_PATH
+from tasktronaut.workers import DaskExecutor
+
+EXAMPLES = """\b
+Examples:
+  tasktronaut run examples/teatime.py:a_cup_of_tea teatime
+  tasktronaut run mypkg.flows.Ingest --arg files='["a.csv", "b.csv"]' --option notify=true -t 4
+  tasktronaut run mypkg.flows.Ingest --arg day=2024-05-01 --id nightly --dry-run
+  tasktronaut show examples/teatime.py
+  tasktronaut graph examples/teatime.py:a_cup_of_tea teatime --format mermaid
+"""
+GRAPH_FORMATS = {"dot": to_dot, "mermaid": to_mermaid, "json": to_json}
+
+
+@click.group(cls=OneLineGroup, epilog=EXAMPLES,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="tasktronaut")
+def cli() -> None:
+    """Run tasktronaut workflows: processes and asset tasks.
+
+    A TARGET is pkg.module.Name or path/to/file.py:Name and names a process (a
+    ProcessDefinition subclass) or an asset task (a @task, @collection or @external
+    function). Values are read as JSON when they are JSON, as plain strings otherwise, and
+    converted to the types the process or function declares.
+
+    Exit status: 0 when the target is ready, 1 when it is not, 2 on a usage error,
+    130 or 143 when Ctrl-C or SIGTERM stopped the run.
+    """
+
+
+_arg_option = click.option(
+    "--arg", "arg_items", multiple=True, metavar="NAME=VALUE",
+    help="A named argument (repeatable); for processes and tasks alike.",
+)
+_option_option = click.option(
+    "--option", "option_items", multiple=True, metavar="NAME=VALUE",
+    help="A process option, read by builder.option() (repeatable; processes only).",
+)
+_id_option = click.option(
+    "--id", "identifier", metavar="IDENTIFIER", help="The process identifier (processes only).",
+)
+_verbose_option = click.option(
+    "-v", "--verbose", is_flag=True, help="Log debug messages; show tracebacks of errors.",
+)
+
+
+@cli.command(epilog=EXAMPLES, short_help="Run a process or an asset task.")
+@click.argument("target")
+@click.argument("args", nargs=-1)
+@_arg_option
+@_option_option
+@_id_option
+@click.option("-t", "--threads", type=int, default=1, show_default=True, metavar="N",
+              help="Worker threads.")
+@click.option("-p", "--processes", type=int, default=0, metavar="N",
+              help="Run actions in N worker processes (tasks marked executor='thread' "
+                   "stay on threads).")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Run actions on a Dask cluster: a scheduler address (tcp://host:8786), or "
+                   "'local' to start a LocalCluster on this machine for the run.")
+@click.option("-d", "--dry-run", is_flag=True, help="Report what would run; run no action.")
+@click.option("-g", "--graph", "show_graph", is_flag=True,
+              help="After the run, print the graph as Graphviz DOT on stdout.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="PATH",
+              help="Record completed process steps in this state file and resume from it "
+                   "(needs --id).")
+@click.option("--resume", is_flag=True,
+              help=f"Same as --state {DEFAULT_STATE_PATH} (needs --id).")
+@_verbose_option
+@click.pass_context
+def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
+        option_items: tuple[str, ...], identifier: str | None, threads: int, processes: int,
+        dask_address: str | None, dry_run: bool, show_graph: bool, state_path: Path | None,
+        resume: bool, verbose: bool) -> None:
+    """Run TARGET (a process or an asset task) with positional ARGS and --arg values.
+
+    Runs only what is not ready yet, logs to stderr and ends with a summary.
+    Exit status: 0 when TARGET is ready, 1 when it is not, 2 on a usage error,
+    130 or 143 when Ctrl-C or SIGTERM stopped it.
+    """
+    if resume and state_path is None:
+        state_path = DEFAULT_STATE_PATH
+    stream = sys.stderr
+    progress = Progress(stream if interactive(stream) else None)
+    with logging_to_stderr(verbose, progress), reporting(verbose):
+        if threads < 1:
+            raise ArgumentError(f"--threads must be at least 1, got {threads}")
+        if processes < 0:
+            raise ArgumentError(f"--processes must be at least 0, got {processes}")
+        if dask_address is not None and processes:
+            raise ArgumentError("--dask and --processes cannot be combined: choose where "
+                                "actions run")
+        root = build(load_target(target), args, arg_items, option_items, identifier)
+        progress.start(root)
+        # After build(): a file target's folder is on sys.path now, and a local cluster's
+        # worker processes start with this sys.path, so they can import the target too.
+        with dask_executor(dask_address, connect=not dry_run) as executor:
+            start = time.monotonic()
+            root = root.run(threads=threads, processes=processes,
+                            executor=executor if executor is not None else
+                            ("process" if processes else None),
+                            dry_run=dry_run, listener=progress.listener, state=state_path)
+            seconds = time.monotonic() - start
+    for line in Summary.of(root, seconds).lines():
+        logger.info(line)
+    if show_graph:
+        click.echo(to_dot(root))
+    if root.interrupted is not None:
+        ctx.exit(128 + root.interrupted)
+    ctx.exit(0 if root.ready else 1)
+
+
+@contextlib.contextmanager
+def dask_executor(address: str | None, connect: bool = True) -> Iterator[DaskExecutor | None]:
+    """The :class:`DaskExecutor` for ``--dask ADDRESS`` (None without it), closed afterwards.
+
+    With ``connect`` it connects (or starts the local cluster) right away, so that a bad
+    address or a missing Dask is one usage error before anything runs, not a failed run.
+    A dry run runs no action and does not need to connect.
+    """
+    if address is None:
+        yield None
+        return
+    executor = DaskExecutor(address)
+    try:
+        if connect:
+            try:
+                _ = executor.client
+            except Exception as e:
+                where = "start a local Dask cluster" if address == "local" else \
+                    f"connect to the Dask scheduler at {address}"
+                raise CliError(f"cannot {where}: {describe(e)}") from e
+        yield executor
+    finally:
+        executor.close()
+
+
+@cli.command(epilog=EXAMPLES, short_help="Print the graph of a target; run nothing.")
+@click.argument("target")
+@click.argument("args", nargs=-1)
+@_arg_option
+@_option_option
+@_id_option
+@click.option("-f", "--format", "fmt", type=click.Choice(sorted(GRAPH_FORMATS)), default="dot",
+              show_default=True, help="The output format.")
+@_verbose_option
+def graph(target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
+          option_items: tuple[str, ...], identifier: str | None, fmt: str,
+          verbose: bool) -> None:
+    """Print the graph of TARGET on stdout without running anything.
+
+    Nodes are coloured by readiness: what is ready already, and what a run would do.
+    """
+    with logging_to_stderr(verbose, None), reporting(verbose):
+        root = build(load_target(target), args, arg_items, option_items, identifier)
+        text = GRAPH_FORMATS[fmt](root)
+    click.echo(text)
+
+
+@cli.command(epilog=EXAMPLES, short_help="List the tasks and processes of a module.")
+@click.argument("module")
+@_verbose_option
+def show(module: str, verbose: bool) -> None:
+    """List the asset tasks and processes of MODULE (pkg.module or path/to/file.py)."""
+    with logging_to_stderr(verbose, None), reporting(verbose):
+        loaded = load_module(module)
+    for line in show_lines(module, loaded):
+        click.echo(line)
+
+
+def show_lines(title: str, module: ModuleType) -> list[str]:
+    """``Tasks in ...`` and ``Processes in ...``: each name with its first docstring line."""
+    tasks = [(name, getattr(module, name)) for name in tasknames(module)]
+    processes = sorted(
+        (name, obj) for name, obj in vars(module).items()
+        if not name.startswith("_") and is_process(obj) and obj.__module__ == module.__name__
+    )
+    lines = []
+    for heading, found in (("Tasks", tasks), ("Processes", processes)):
+        lines.append(f"{heading} in {title}:")
+        for name, obj in found:
+            lines.append(f"  {name}")
+            doc = _first_line(obj)
+            if doc:
+                lines.append(f"    {doc}")
+        if not found:
+            lines.append("  (none)")
+    return lines
+
+
+def _first_line(obj: Any) -> str:
+    """The first line of ``obj``'s own docstring (a class does not inherit one here)."""
+    doc = obj.__doc__ if isinstance(obj, TaskFunction) else vars(obj).get("__doc__")
+    lines = inspect.cleandoc(doc).splitlines() if isinstance(doc, str) else []
+    return lines[0] if lines else ""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script: ``tasktronaut``."""
+    try:
+        code = cli.main(args=argv, prog_name="tasktronaut", standalone_mode=False)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("Aborted: interrupted twice", err=True)
+        sys.exit(128 + signal.SIGINT)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+cli.add_command(state)

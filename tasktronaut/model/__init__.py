@@ -1,0 +1,68 @@
+"""What a graph is: nodes, assets, options, the interfaces upper layers implement, and pure
+views of a graph (readiness lines, DOT, Mermaid, JSON). Imports nothing above it."""
+
+from tasktronaut.model.assets import Asset, AssetT, flatten_assets, observe
+from tasktronaut.model.node import (
+    Node,
+    NodeKind,
+    NodeStatus,
+    ReqT,
+    add_requirements,
+    asset,
+    check_assets,
+    flatten_reqs,
+    graph,
+    readiness_error,
+    ready,
+    ref,
+    reobserve,
+    req,
+    traverse,
+    walk,
+)
+from tasktronaut.model.options import DEFAULT_OPTIONS, Backoff, ExecutorKind, TaskOptions
+from tasktronaut.model.protocols import (
+    Event,
+    Events,
+    Executor,
+    Job,
+    NodeHooks,
+    Owner,
+    current_session,
+    is_executor,
+)
+
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "Asset",
+    "AssetT",
+    "Backoff",
+    "Event",
+    "Events",
+    "Executor",
+    "ExecutorKind",
+    "Job",
+    "Node",
+    "NodeHooks",
+    "NodeKind",
+    "NodeStatus",
+    "Owner",
+    "ReqT",
+    "TaskOptions",
+    "add_requirements",
+    "asset",
+    "check_assets",
+    "current_session",
+    "flatten_assets",
+    "flatten_reqs",
+    "graph",
+    "is_executor",
+    "observe",
+    "readiness_error",
+    "ready",
+    "ref",
+    "reobserve",
+    "req",
+    "traverse",
+    "walk",
+]
