@@ -25,6 +25,7 @@ from queue import Empty, SimpleQueue
 from typing import Any
 
 from tasktronaut import _gc
+from tasktronaut.engine import records
 from tasktronaut.engine.dispatch import Pools, Ticket, finish_remote, remote_job
 from tasktronaut.engine.settings import RunSettings
 from tasktronaut.errors import (
@@ -42,7 +43,7 @@ from tasktronaut.model.node import Node, NodeKind, NodeStatus, readiness_error, 
 from tasktronaut.model.options import DEFAULT_OPTIONS
 from tasktronaut.model.protocols import Executor, Owner, current_session
 from tasktronaut.model.report import readiness_lines, tree_lines
-from tasktronaut.state import StateError, open_store
+from tasktronaut.state import StateError
 
 _NEVER_RETRIED = (NonRetryableProcessError, CancelProcessError, ProtocolError, ArgumentError,
                   CycleError, StateError)
@@ -77,12 +78,8 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
     session.dry_run = dry_run
     order = session.order if session.root is root and session.order is not None else walk(root)
     session.order = None
-    store = open_store(state) if state is not None else None
-    try:
+    with records.opened(state) as store:
         _Run(root, order, session, settings, store).execute()
-    finally:
-        if store is not None and store is not state:
-            store.close()
     return root
 
 
@@ -142,7 +139,7 @@ class _Run:
         try:
             with _gc.frozen():
                 if self.store is not None:
-                    self._restore()
+                    records.restore(self.order, self.store, self.log)
                 if self.log.debug_on:
                     self._log_plan()
                 if self.root.status is _ALREADY:
@@ -163,17 +160,6 @@ class _Run:
             self.session.active = None
             current_log.reset(log_token)
             current_session.reset(session_token)
-
-    def _restore(self) -> None:
-        """Mark as done what the state store recorded as completed."""
-        for node in self.order:
-            hooks = node.hooks
-            if hooks is not None and node.status is NodeStatus.NEW and hooks.restore(
-                node, self.store
-            ):
-                node.status = _ALREADY
-                node._ready = True
-                self.log.debug(f"{node.taskname}: Completed in an earlier run")
 
     def _prepare(self) -> None:
         """Count what each node waits for and queue those that wait for nothing."""
@@ -392,7 +378,7 @@ class _Run:
     def _finished(self, node: Node, ok: bool, value: Any) -> None:
         if ok and value and self.store is not None and node.hooks is not None:
             try:
-                node.hooks.record(node, self.store)
+                records.record(node, self.store)
             except Exception as e:
                 self._failed(node, e)
                 self._release(node)
