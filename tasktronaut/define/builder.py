@@ -44,6 +44,7 @@ from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
 from tasktronaut.model.options import DEFAULT_OPTIONS
+from tasktronaut.state.fingerprint import arguments_of, canonical, item_key
 
 if TYPE_CHECKING:
     from tasktronaut.define.process import ProcessDefinition
@@ -61,6 +62,8 @@ class _Scope:
     description: str | None = None
     items: tuple[dict[str, Any], ...] = ()
     _label: str | None = None
+    path: tuple[str, ...] = ()
+    """Record-key segments of the items in scope: each one's content or its user key."""
 
     @property
     def label(self) -> str:
@@ -235,6 +238,7 @@ class Builder:
         else:
             base = f"{label}({scope.label})" if scope.items else label
         name = compiler.unique(base)
+        key = run.claim(" / ".join((*run.path, *scope.path, description or label)))
         accepts_all, names, wants_context, required = signature_of(func)
         kwargs = dict(scope.kwargs) if accepts_all else {
             k: v for k, v in scope.kwargs.items() if k in names
@@ -242,7 +246,8 @@ class Builder:
         if required:
             check_required(required, name, kwargs, scope.kwargs)
         desc = explicit or scope.description or label.rpartition(".")[2]
-        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs)
+        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key)
+        run.keys.append(key)
         before = self._block.requires()
         declared = None
         if opts.asset is not None:
@@ -285,19 +290,26 @@ class Builder:
         ``func`` receives the arguments its signature accepts and returns a dict, or a
         ``(dict, description)`` pair.
         """
-        data, item_description = check_item(call_with(func, self._scope.kwargs, "transform"), func,
-                                       "transform")
-        child = self._open(self._block.mode, data, item_description or description)
+        data, item_description = check_item(call_with(func, self._scope.kwargs, "transform"),
+                                            func, "transform")
+        child = self._open(self._block.mode, data, item_description or description,
+                           item_key(data))
         try:
             yield child
         finally:
             self._close(child)
 
-    def each(self, func: Callable[..., Any], description: str | None = None) -> Iterator[Builder]:
-        """One sub-block per item ``func`` yields (a dict, or a ``(dict, description)``).
+    def each(self, func: Callable[..., Any], description: str | None = None,
+             key: Callable[..., Any] | str | None = None) -> Iterator[Builder]:
+        """One sub-block per item ``func`` yields: a dict, a ``(dict, description)`` pair or a
+        ``(dict, description, key)`` triple.
 
         Iterations follow the mode of the block around them; steps inside an iteration see
-        the arguments merged with the item.
+        the arguments merged with the item. What a state store records for the steps of an
+        item is keyed by the item's content (its dict as canonical JSON), or by its key:
+        the third element of a triple, or ``key`` (an item field's name, or a function
+        called with the item's arguments). Reordering, inserting or removing items then
+        resumes exactly the items that match.
         """
         items = call_with(func, self._scope.kwargs, "each")
         try:
@@ -309,24 +321,31 @@ class Builder:
             ) from None
         mode = self._block.mode
         for item in iterator:
+            own_key = None
+            if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
+                item, own_key = item[:2], item[2]
             data, item_description = check_item(item, func, "each")
-            child = self._open(mode, data, item_description or description)
+            segment = (item_key(canonical(own_key)) if own_key is not None
+                       else _item_segment(data, key, func))
+            child = self._open(mode, data, item_description or description, segment)
             try:
                 yield child
             finally:
                 self._close(child)
 
     def _open(self, mode: ExecutionMode, data: dict[str, Any] | None,
-              description: str | None) -> Builder:
-        """A builder for a sub-block, in ``mode``, seeing the arguments merged with ``data``."""
+              description: str | None, segment: str | None = None) -> Builder:
+        """A builder for a sub-block, in ``mode``, seeing the arguments merged with ``data``;
+        ``segment`` is the item's part of its steps' record keys."""
         scope = self._scope
         block = _Block(self._compiler, mode, self._block.requires(), [])
+        path = scope.path if segment is None else (*scope.path, segment)
         if data:
             child = _Scope({**scope.kwargs, **data}, description or scope.description,
-                           (*scope.items, data))
+                           (*scope.items, data), None, path)
         else:
             child = _Scope(scope.kwargs, description or scope.description, scope.items,
-                           scope._label)
+                           scope._label, path)
         builder = Builder(self._compiler, block, child)
         builder._parent = self
         builder._data = data
@@ -353,14 +372,34 @@ class Builder:
                 f"sub_process needs a ProcessDefinition subclass, got {definition!r}",
                 name="definition", value=definition,
             )
-        compiler, block = self._compiler, self._block
+        compiler, block, run = self._compiler, self._block, self._compiler.run
+        label = description or definition.description or definition.__name__
+        path = (*run.path, *self._scope.path, label)
+        key = run.claim(" / ".join(path))
         node, plan = _compile(
-            definition, compiler.run.identifier, compiler.run.options, self._scope.kwargs,
-            compiler.session, compiler.run, block.requires(), description,
+            definition, run.identifier, run.options, self._scope.kwargs,
+            compiler.session, run, block.requires(), description, (key,),
         )
+        run.keys.append(key)
         block.add((node,))
         block.items.append(plan)
         return node
+
+
+def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
+    """An ``each`` item's part of its steps' record keys: its content, or its key."""
+    if key is None:
+        return item_key(data)
+    if isinstance(key, str) and not callable(key):
+        if key not in data:
+            raise ArgumentError(
+                f"each: key={key!r} is not a field of the item {data!r} of "
+                f"{callable_name(func, None)}", name="key", value=key)
+        return item_key(canonical(data[key]))
+    if not callable(key):
+        raise ArgumentError(f"each: key must be an item field's name or a function, got "
+                            f"{key!r}", name="key", value=key)
+    return item_key(canonical(call_with(key, data, "each key")))
 
 
 def build_process(definition: type[ProcessDefinition], identifier: str | None,
@@ -390,13 +429,17 @@ def build_process(definition: type[ProcessDefinition], identifier: str | None,
 def _compile(definition: type[ProcessDefinition], identifier: str | None,
              options: dict[str, Any], kwargs: dict[str, Any], session: Session,
              parent: ProcessRun | None = None, entry: tuple[Node, ...] = (),
-             description: str | None = None) -> tuple[Node, Plan]:
+             description: str | None = None,
+             path: tuple[str, ...] = ()) -> tuple[Node, Plan]:
     instance = definition()
     mode = definition.mode()
     label = description or definition.description or definition.__name__
+    run = ProcessRun(instance, identifier, "", options, parent, path=path,
+                     key=" / ".join(path) if path else label)
+    if parent is None:
+        run.arguments = arguments_of(kwargs, options)
     if identifier and parent is None:
         label = f"{label} [{identifier}]"
-    run = ProcessRun(instance, identifier, "", options, parent)
     compiler = _Compiler(session, run)
     run.name = name = compiler.unique(label)
     session.registry[name] = None

@@ -55,15 +55,16 @@ _ALREADY = NodeStatus.ALREADY_READY
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
         dry_run: bool = False, log: Any = None, fail_fast: bool = False,
         listener: Callable[[Node], Any] | None = None, state: Any = None,
-        grace: float = 10.0) -> Node:
+        grace: float = 10.0, restart: bool = False) -> Node:
     """Run the graph below ``root`` and return the root that was run.
 
     ``state`` (a path, or a store from :mod:`tasktronaut.state`) records each completed
     process step per process identifier; a run with the same identifier skips what is
-    recorded and resumes at the first step that is not.
+    recorded and resumes at the first step that is not. ``restart=True`` forgets what the
+    store recorded for the identifiers of this run and starts over.
     """
     settings = RunSettings(threads, processes, executor, dry_run, fail_fast, listener, state,
-                           grace)
+                           grace, restart)
     if root.status is not NodeStatus.NEW:
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
@@ -78,7 +79,7 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
     session.dry_run = dry_run
     order = session.order if session.root is root and session.order is not None else walk(root)
     session.order = None
-    with records.opened(state) as store:
+    with records.opened(state, restart, dry_run) as store:
         _Run(root, order, session, settings, store).execute()
     return root
 

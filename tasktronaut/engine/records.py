@@ -4,42 +4,191 @@ A run with a state store asks each node's definition (through its ``NodeHooks``)
 store has it as completed before the run starts, and records each completion as it happens.
 Recording is part of the outcome, not an observation: a completion that cannot be recorded
 fails the node, so nothing is reported done that a resumed run would not know about.
+
+The definitions see the store through :class:`RunRecords`, which adds what one run owes the
+others sharing the store: the store is written once before any step starts (a read-only or
+full store fails the run before work is done, not after); the records of an identifier are
+used only with the arguments they were made with; and the run holds a lease on each
+identifier it records for, renewed by a heartbeat and given back at the end.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node, NodeStatus
-from tasktronaut.state import open_store
+from tasktronaut.state import DEFAULT_TTL, Lease, open_store
+from tasktronaut.state.fingerprint import differences
+
+
+class RunRecords:
+    """One run's use of a state store; a store to the definitions, with ``begin`` added."""
+
+    def __init__(self, store: Any, *, restart: bool = False, dry_run: bool = False,
+                 ttl: float = DEFAULT_TTL) -> None:
+        self.store = store
+        self.restart = restart
+        self.dry_run = dry_run
+        self.ttl = ttl
+        self.lease = Lease.mine()
+        self._begun: dict[str, dict[str, str]] = {}
+        self._held: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heart: threading.Thread | None = None
+
+    def completed(self, process_id: str) -> dict[str, Any]:
+        return dict(self.store.completed(process_id))
+
+    def record(self, process_id: str, step: str, result: Any) -> None:
+        self.store.record(process_id, step, result)
+
+    def forget(self, process_id: str, step: str | None = None) -> int:
+        return int(self.store.forget(process_id, step))
+
+    def begin(self, identifier: str, arguments: dict[str, str], name: str) -> dict[str, Any]:
+        """The records of ``identifier`` for a process run with ``arguments``, once its
+        lease is held; refuse records made with other arguments (unless restarting)."""
+        with self._lock:
+            earlier = self._begun.get(identifier)
+            if earlier is None:
+                self._begun[identifier] = arguments
+        if earlier is not None:
+            if earlier != arguments:
+                raise ArgumentError(
+                    f"{name}: two processes of this run use identifier '{identifier}' with "
+                    f"other arguments ({'; '.join(differences(earlier, arguments))}); give "
+                    "each its own identifier", name="identifier", value=identifier)
+            return {} if self.restart and self.dry_run else self.completed(identifier)
+        if not self.dry_run:
+            self._acquire(identifier)
+        known = _call(self.store, "arguments", identifier)
+        if self.restart:
+            if self.dry_run:
+                return {}
+            self.store.forget(identifier)
+        elif known is not None and known != arguments:
+            raise ArgumentError(
+                f"{name}: the records of '{identifier}' were made with other arguments: "
+                f"{'; '.join(differences(known, arguments))}. Start over with --restart "
+                f"(run(restart=True)), or forget them: tasktronaut state forget {identifier}",
+                name="identifier", value=identifier)
+        if not self.dry_run and (self.restart or known != arguments):
+            _call(self.store, "set_arguments", identifier, arguments)
+        return self.completed(identifier)
+
+    def _acquire(self, identifier: str) -> None:
+        acquire = getattr(self.store, "acquire", None)
+        if acquire is None:
+            return
+        acquire(identifier, self.lease, self.ttl)
+        with self._lock:
+            self._held.append(identifier)
+            if self._heart is None:
+                self._heart = threading.Thread(target=self._beat, daemon=True,
+                                               name="tasktronaut-lease")
+                self._heart.start()
+
+    def _beat(self) -> None:
+        """Renew the held leases until the run ends (a missed beat is tried again later)."""
+        while not self._stop.wait(self.ttl / 3):
+            with self._lock:
+                held = list(self._held)
+            for identifier in held:
+                try:
+                    self.store.renew(identifier, self.lease.owner)
+                except Exception:  # noqa: S112 - a busy store: the next beat tries again
+                    continue
+
+    def check_writable(self) -> None:
+        """Write to the store now (nothing for a dry run or a store that cannot tell)."""
+        if not self.dry_run:
+            _call(self.store, "check_writable")
+
+    def close(self) -> None:
+        """Stop the heartbeat and give back the leases this run holds."""
+        self._stop.set()
+        if self._heart is not None:
+            self._heart.join()
+        with self._lock:
+            held, self._held = self._held, []
+        for identifier in held:
+            try:
+                self.store.release(identifier, self.lease.owner)
+            except Exception:  # noqa: S112 - the lease then expires or its owner is dead
+                continue
+
+
+def _call(store: Any, method: str, *args: Any) -> Any:
+    """Call an optional store method; None when the store does not have it."""
+    found = getattr(store, method, None)
+    return None if found is None else found(*args)
 
 
 @contextmanager
-def opened(state: Any) -> Iterator[Any]:
-    """The store for a run's ``state`` setting (a path or a store), closed afterwards if
-    this opened it; ``None`` without one."""
+def opened(state: Any, restart: bool = False, dry_run: bool = False) -> Iterator[Any]:
+    """The records of a run for its ``state`` setting (a path or a store), checked writable
+    and closed afterwards (the store too if this opened it); ``None`` without one."""
     if state is None:
+        if restart:
+            raise ArgumentError("restart needs a state store (state=...)", name="restart")
         yield None
         return
     store = open_store(state)
     try:
-        yield store
+        records = RunRecords(store, restart=restart, dry_run=dry_run)
+        try:
+            records.check_writable()
+            yield records
+        finally:
+            records.close()
     finally:
         if store is not state:
             store.close()
 
 
 def restore(order: Sequence[Node], store: Any, log: RunLog) -> None:
-    """Mark as done what the state store recorded as completed."""
+    """Mark as done what the state store recorded as completed.
+
+    Records are keyed by content, so a done node may follow one that is not (an item was
+    inserted before it). Its dependents are then made to wait for what it followed too, so
+    that the order the process describes holds on a resumed run.
+    """
+    restored = False
     for node in order:
         hooks = node.hooks
         if hooks is not None and node.status is NodeStatus.NEW and hooks.restore(node, store):
             node.status = NodeStatus.ALREADY_READY
             node._ready = True
+            restored = True
             log.debug(f"{node.taskname}: Completed in an earlier run")
+    if restored:
+        _keep_order(order)
+
+
+def _keep_order(order: Sequence[Node]) -> None:
+    """Give the dependents of a done node the unfinished requirements it had."""
+    done = NodeStatus.ALREADY_READY
+    waits: dict[int, tuple[Node, ...]] = {}  # done node -> what it waited for, unfinished
+    for node in order:
+        deps = node._deps
+        if not deps:
+            continue
+        inherited: list[Node] = []
+        for dep in deps:
+            if dep.status is done:
+                inherited.extend(waits.get(id(dep), ()))
+        if node.status is done:
+            pending = tuple(d for d in deps if d.status is not done)
+            if pending or inherited:
+                waits[id(node)] = (*pending, *inherited)
+        elif inherited:
+            node._deps = (*deps, *(d for d in dict.fromkeys(inherited) if d not in deps))
 
 
 def record(node: Node, store: Any) -> None:

@@ -25,6 +25,7 @@ class RunSettings:
     listener: Callable[[Node], Any] | None = None
     state: Any = None
     grace: float = 10.0
+    restart: bool = False
 
     def __attrs_post_init__(self) -> None:
         if type(self.threads) is not int or self.threads < 1:
@@ -40,6 +41,9 @@ class RunSettings:
         if type(self.grace) not in (int, float) or self.grace < 0:
             raise ArgumentError(f"grace must be a number of seconds >= 0, got {self.grace!r}",
                                 name="grace", value=self.grace)
+        if not isinstance(self.restart, bool):
+            raise ArgumentError(f"restart must be True or False, got {self.restart!r}",
+                                name="restart", value=self.restart)
         if self.listener is not None and not callable(self.listener):
             raise ArgumentError(f"listener must be a function, got {self.listener!r}",
                                 name="listener", value=self.listener)
