@@ -156,7 +156,8 @@ def test_a_long_item_is_keyed_by_a_digest(tmp_path):
     with store:
         Steps.build("long", folder=_items(tmp_path, "x" * 300)).run(state=store)
         keys = list(store.completed("long"))
-    assert keys[0].startswith("#") and keys[0].endswith(" / Steps.work")
+    assert keys[0].startswith("#")
+    assert keys[0].endswith(" / Steps.work")
     assert len(keys[0]) < 40
 
 

@@ -18,7 +18,6 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -28,7 +27,8 @@ from loguru import logger
 from tasktronaut._version import __version__
 from tasktronaut.cli.errors import CliError, OneLineGroup, describe, reporting
 from tasktronaut.cli.progress import Progress, Summary, interactive, logging_to_stderr
-from tasktronaut.cli.state import state
+from tasktronaut.cli.state import open_state, state
+from tasktronaut.cli.state import state_path as state_path_of
 from tasktronaut.cli.targets import build, is_process, load_module, load_target
 from tasktronaut.define.decorators import TaskFunction, tasknames
 from tasktronaut.errors import ArgumentError
@@ -96,24 +96,27 @@ _verbose_option = click.option(
 @click.option("-d", "--dry-run", is_flag=True, help="Report what would run; run no action.")
 @click.option("-g", "--graph", "show_graph", is_flag=True,
               help="After the run, print the graph as Graphviz DOT on stdout.")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="PATH",
+@click.option("--state", "state_value", metavar="PATH",
               help="Record completed process steps in this state file and resume from it "
                    "(needs --id).")
 @click.option("--resume", is_flag=True,
               help=f"Same as --state {DEFAULT_STATE_PATH} (needs --id).")
+@click.option("--restart", is_flag=True,
+              help="Forget what the state file recorded for --id and start over (needed to "
+                   "run an identifier again with other arguments).")
 @_verbose_option
 @click.pass_context
 def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
         option_items: tuple[str, ...], identifier: str | None, threads: int, processes: int,
-        dask_address: str | None, dry_run: bool, show_graph: bool, state_path: Path | None,
-        resume: bool, verbose: bool) -> None:
+        dask_address: str | None, dry_run: bool, show_graph: bool, state_value: str | None,
+        resume: bool, restart: bool, verbose: bool) -> None:
     """Run TARGET (a process or an asset task) with positional ARGS and --arg values.
 
     Runs only what is not ready yet, logs to stderr and ends with a summary.
     Exit status: 0 when TARGET is ready, 1 when it is not, 2 on a usage error,
     130 or 143 when Ctrl-C or SIGTERM stopped it.
     """
+    state_path = state_path_of(state_value)
     if resume and state_path is None:
         state_path = DEFAULT_STATE_PATH
     stream = sys.stderr
@@ -130,12 +133,15 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
         progress.start(root)
         # After build(): a file target's folder is on sys.path now, and a local cluster's
         # worker processes start with this sys.path, so they can import the target too.
-        with dask_executor(dask_address, connect=not dry_run) as executor:
+        store = open_state(state_path) if state_path is not None else None
+        with dask_executor(dask_address, connect=not dry_run) as executor, \
+                contextlib.closing(store) if store is not None else contextlib.nullcontext():
             start = time.monotonic()
             root = root.run(threads=threads, processes=processes,
                             executor=executor if executor is not None else
                             ("process" if processes else None),
-                            dry_run=dry_run, listener=progress.listener, state=state_path)
+                            dry_run=dry_run, listener=progress.listener, state=store,
+                            **({"restart": True} if restart else {}))
             seconds = time.monotonic() - start
     for line in Summary.of(root, seconds).lines():
         logger.info(line)

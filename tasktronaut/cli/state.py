@@ -8,25 +8,58 @@ does that work again.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from tasktronaut.cli.errors import CliError
-from tasktronaut.state import DEFAULT_STATE_PATH, SQLiteStore
+from tasktronaut.state import DEFAULT_STATE_PATH, NAMESPACES, SQLiteStore, StateError
+
+
+def state_path(value: str | None) -> Path | None:
+    """The path a ``--state`` value names; a usage error if it cannot name a file."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise CliError(f"--state needs a file path, got {value!r}")
+    path = Path(value)
+    if path.is_dir():
+        raise CliError(f"--state {value}: is a directory; give a file path")
+    return path
+
+
+def open_state(path: Path) -> SQLiteStore:
+    """The store at ``path`` for a run; a usage error (one line) if it cannot be one."""
+    try:
+        return SQLiteStore(path)
+    except StateError as e:
+        raise CliError(str(e)) from e
+
 
 _state_path = click.option(
-    "--state", "path", type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_STATE_PATH, show_default=True, help="The state file.",
+    "--state", "path", default=str(DEFAULT_STATE_PATH), show_default=True, metavar="PATH",
+    help="The state file.",
 )
 
 
-def _open(path: Path) -> SQLiteStore:
+@contextlib.contextmanager
+def _opened(value: str) -> Iterator[SQLiteStore]:
+    """The existing store at ``value``; any problem with it is one error line."""
+    path = state_path(value)
+    assert path is not None
     if not path.exists():
         raise CliError(f"no state file at {path}")
-    return SQLiteStore(path)
+    store = open_state(path)
+    try:
+        yield store
+    except StateError as e:
+        raise CliError(str(e)) from e
+    finally:
+        store.close()
 
 
 def _show(value: Any) -> str:
@@ -43,10 +76,10 @@ def state() -> None:
 
 @state.command("list")
 @_state_path
-def list_(path: Path) -> None:
+def list_(path: str) -> None:
     """List the process identifiers with their number of completed steps."""
-    with _open(path) as store:
-        summaries = store.processes()
+    with _opened(path) as store:
+        summaries = [s for s in store.processes() if not s.process_id.startswith(NAMESPACES)]
     if not summaries:
         click.echo(f"Nothing recorded in {path}")
         return
@@ -59,12 +92,12 @@ def list_(path: Path) -> None:
 @state.command()
 @click.argument("identifier")
 @_state_path
-def show(identifier: str, path: Path) -> None:
+def show(identifier: str, path: str) -> None:
     """Show the completed steps of IDENTIFIER and their results."""
-    with _open(path) as store:
+    with _opened(path) as store:
         completed = store.completed(identifier)
     if not completed:
-            raise CliError(f"nothing recorded for '{identifier}' in {path}")
+        raise CliError(f"nothing recorded for '{identifier}' in {path}")
     for step, result in completed.items():
         click.echo(f"{step}: {_show(result)}")
 
@@ -73,9 +106,10 @@ def show(identifier: str, path: Path) -> None:
 @click.argument("identifier")
 @click.argument("step", required=False)
 @_state_path
-def forget(identifier: str, step: str | None, path: Path) -> None:
-    """Forget STEP of IDENTIFIER (or all its steps), so that it runs again next time."""
-    with _open(path) as store:
+def forget(identifier: str, step: str | None, path: str) -> None:
+    """Forget STEP of IDENTIFIER (or all its steps, and the arguments they were made with),
+    so that it runs again next time."""
+    with _opened(path) as store:
         removed = store.forget(identifier, step)
     what = f"'{step}' of '{identifier}'" if step else f"'{identifier}'"
     click.echo(f"Forgot {removed} record(s) of {what}")

@@ -321,9 +321,10 @@ class Builder:
             ) from None
         mode = self._block.mode
         for item in iterator:
-            own_key = None
+            own_key: Any = None
             if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
-                item, own_key = item[:2], item[2]
+                own_key = item[2]
+                item = item[:2]
             data, item_description = check_item(item, func, "each")
             segment = (item_key(canonical(own_key)) if own_key is not None
                        else _item_segment(data, key, func))

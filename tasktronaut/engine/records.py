@@ -102,7 +102,7 @@ class RunRecords:
             for identifier in held:
                 try:
                     self.store.renew(identifier, self.lease.owner)
-                except Exception:  # noqa: S112 - a busy store: the next beat tries again
+                except Exception:  # a busy store: the next beat tries again
                     continue
 
     def check_writable(self) -> None:
@@ -120,7 +120,7 @@ class RunRecords:
         for identifier in held:
             try:
                 self.store.release(identifier, self.lease.owner)
-            except Exception:  # noqa: S112 - the lease then expires or its owner is dead
+            except Exception:  # the lease then lapses: its owner is gone
                 continue
 
 

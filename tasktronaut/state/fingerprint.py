@@ -30,7 +30,7 @@ def _portable(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return _portable(value.value)
     if isinstance(value, (set, frozenset)):
-        return sorted((canonical(v) for v in value))
+        return sorted(canonical(v) for v in value)
     if isinstance(value, tuple):
         return list(value)
     if isinstance(value, bytes):

@@ -42,7 +42,6 @@ from typing import Any, TypeVar
 
 from tasktronaut.errors import ArgumentError
 from tasktronaut.state import schema
-from tasktronaut.state.fingerprint import fingerprint
 from tasktronaut.state.base import (
     ProcessSummary,
     Serializer,
@@ -53,6 +52,7 @@ from tasktronaut.state.base import (
     to_enum,
     type_name,
 )
+from tasktronaut.state.fingerprint import fingerprint
 from tasktronaut.state.leases import DEFAULT_TTL, Lease
 
 _T = TypeVar("_T")
