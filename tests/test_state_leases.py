@@ -11,7 +11,6 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -112,7 +111,7 @@ def test_a_lease_of_another_host_holds_until_its_heartbeat_expires(tmp_path):
     GO.set()
     with SQLiteStore(tmp_path / "s.db") as store:
         store.acquire("pay", Lease("there", 1, "elsewhere.example", now, now))
-        with pytest.raises(LeaseError, match="pid 1 on elsewhere.example"):
+        with pytest.raises(LeaseError, match=r"pid 1 on elsewhere\.example"):
             Pay.build("pay").run(state=store)
         conn = sqlite3.connect(tmp_path / "s.db")
         with conn:  # five minutes without a heartbeat
