@@ -160,14 +160,32 @@ class Two(ProcessDefinition):
 
 
 class ReadOnly(MemoryStore):
-    def check_writable(self) -> None:
+    """A store whose writes fail, as a read-only or full file's do."""
+
+    def _refuse(self, *args: object) -> None:
         raise StateError("State file ro.db cannot be written: attempt to write a readonly "
                          "database")
 
+    check_writable = acquire = record = _refuse
 
-def test_a_store_that_cannot_be_written_fails_the_run_before_any_step(tmp_path):
+
+class NoLeases:
+    """A store of one's own: the five methods of the protocol and a writable check."""
+
+    def __init__(self) -> None:
+        self.inner = ReadOnly()
+        self.completed = self.inner.completed
+        self.record = self.inner.record
+        self.forget = self.inner.forget
+        self.processes = self.inner.processes
+        self.close = self.inner.close
+        self.check_writable = self.inner.check_writable
+
+
+@pytest.mark.parametrize("store", [ReadOnly, NoLeases])
+def test_a_store_that_cannot_be_written_fails_the_run_before_any_step(tmp_path, store):
     with pytest.raises(StateError, match="cannot be written"):
-        Two.build("x", folder=str(tmp_path)).run(state=ReadOnly())
+        Two.build("x", folder=str(tmp_path)).run(state=store())
     assert not (tmp_path / "ran").exists()
 
 

@@ -41,6 +41,7 @@ class RunRecords:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._heart: threading.Thread | None = None
+        self._written = False
 
     def completed(self, process_id: str) -> dict[str, Any]:
         return dict(self.store.completed(process_id))
@@ -87,6 +88,7 @@ class RunRecords:
         if acquire is None:
             return
         acquire(identifier, self.lease, self.ttl)
+        self._written = True
         with self._lock:
             self._held.append(identifier)
             if self._heart is None:
@@ -106,9 +108,11 @@ class RunRecords:
                     continue
 
     def check_writable(self) -> None:
-        """Write to the store now (nothing for a dry run or a store that cannot tell)."""
-        if not self.dry_run:
+        """Write to the store now, unless this run already did (taking a lease); nothing
+        for a dry run or a store that cannot tell."""
+        if not self.dry_run and not self._written:
             _call(self.store, "check_writable")
+            self._written = True
 
     def close(self) -> None:
         """Stop the heartbeat and give back the leases this run holds."""
@@ -132,8 +136,8 @@ def _call(store: Any, method: str, *args: Any) -> Any:
 
 @contextmanager
 def opened(state: Any, restart: bool = False, dry_run: bool = False) -> Iterator[Any]:
-    """The records of a run for its ``state`` setting (a path or a store), checked writable
-    and closed afterwards (the store too if this opened it); ``None`` without one."""
+    """The records of a run for its ``state`` setting (a path or a store), closed afterwards
+    (the store too if this opened it); ``None`` without one."""
     if state is None:
         if restart:
             raise ArgumentError("restart needs a state store (state=...)", name="restart")
@@ -143,7 +147,6 @@ def opened(state: Any, restart: bool = False, dry_run: bool = False) -> Iterator
     try:
         records = RunRecords(store, restart=restart, dry_run=dry_run)
         try:
-            records.check_writable()
             yield records
         finally:
             records.close()
@@ -153,7 +156,8 @@ def opened(state: Any, restart: bool = False, dry_run: bool = False) -> Iterator
 
 
 def restore(order: Sequence[Node], store: Any, log: RunLog) -> None:
-    """Mark as done what the state store recorded as completed.
+    """Mark as done what the state store recorded as completed, then make sure the store
+    can be written (before any step starts, not after its work is done).
 
     Records are keyed by content, so a done node may follow one that is not (an item was
     inserted before it). Its dependents are then made to wait for what it followed too, so
@@ -169,6 +173,8 @@ def restore(order: Sequence[Node], store: Any, log: RunLog) -> None:
             log.debug(f"{node.taskname}: Completed in an earlier run")
     if restored:
         _keep_order(order)
+    if isinstance(store, RunRecords):
+        store.check_writable()
 
 
 def _keep_order(order: Sequence[Node]) -> None:

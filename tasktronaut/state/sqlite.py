@@ -262,13 +262,9 @@ class SQLiteStore:
     def check_writable(self) -> None:
         """Write to the file now, so that a read-only or full store is noticed before any
         work is done rather than after."""
-        try:
-            self._run(lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_opened', ?)",
-                (repr(time.time()),)))
-        except StateError as exc:
-            raise StateError(f"State file {self.path} cannot be written: "
-                             f"{str(exc).rpartition(': ')[2]}") from exc
+        self._run(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_opened', ?)",
+            (repr(time.time()),)))
 
     def close(self) -> None:
         """Close the connections of all threads. Call it once no thread uses the store."""
@@ -368,7 +364,11 @@ class SQLiteStore:
                 if conn is not None and conn.in_transaction:
                     conn.rollback()
                 if not _is_busy(exc):
-                    raise StateError(f"State file {self.path}: {exc}") from exc
+                    text = str(exc).lower()
+                    unwritable = "readonly" in text or "full" in text
+                    raise StateError(f"State file {self.path}"
+                                     f"{' cannot be written' if unwritable else ''}: {exc}"
+                                     ) from exc
                 if attempt == self.retries:
                     raise StateError(
                         f"State file {self.path} is locked by another writer "
