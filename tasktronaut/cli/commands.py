@@ -104,12 +104,18 @@ _verbose_option = click.option(
 @click.option("--restart", is_flag=True,
               help="Forget what the state file recorded for --id and start over (needed to "
                    "run an identifier again with other arguments).")
+@click.option("--force", "force", multiple=True, metavar="NAME",
+              help="Treat the task or step NAME as not ready for this run (repeatable); "
+                   "nothing is deleted.")
+@click.option("--force-downstream", "force_downstream", multiple=True, metavar="NAME",
+              help="Treat NAME and everything that requires it as not ready (repeatable).")
 @_verbose_option
 @click.pass_context
 def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
         option_items: tuple[str, ...], identifier: str | None, threads: int, processes: int,
         dask_address: str | None, dry_run: bool, show_graph: bool, state_value: str | None,
-        resume: bool, restart: bool, verbose: bool) -> None:
+        resume: bool, restart: bool, force: tuple[str, ...],
+        force_downstream: tuple[str, ...], verbose: bool) -> None:
     """Run TARGET (a process or an asset task) with positional ARGS and --arg values.
 
     Runs only what is not ready yet, logs to stderr and ends with a summary.
@@ -141,7 +147,7 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
                             executor=executor if executor is not None else
                             ("process" if processes else None),
                             dry_run=dry_run, listener=progress.listener, state=store,
-                            **({"restart": True} if restart else {}))
+                            **_extra_settings(restart, force, force_downstream))
             seconds = time.monotonic() - start
     for line in Summary.of(root, seconds).lines():
         logger.info(line)
@@ -150,6 +156,14 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     if root.interrupted is not None:
         ctx.exit(128 + root.interrupted)
     ctx.exit(0 if root.ready else 1)
+
+
+def _extra_settings(restart: bool, force: tuple[str, ...],
+                    force_downstream: tuple[str, ...]) -> dict[str, Any]:
+    """The run settings of ``--restart``, ``--force`` and ``--force-downstream`` (only those
+    given, so that a plain run passes nothing new)."""
+    given = {"restart": restart, "force": force, "force_downstream": force_downstream}
+    return {name: value for name, value in given.items() if value}
 
 
 @contextlib.contextmanager

@@ -42,7 +42,14 @@ from tasktronaut.define.steps import (
 )
 from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog
-from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
+from tasktronaut.model.node import (
+    Node,
+    NodeKind,
+    NodeStatus,
+    add_requirements,
+    check_assets,
+    expand_ready,
+)
 from tasktronaut.model.options import DEFAULT_OPTIONS
 from tasktronaut.state.fingerprint import arguments_of, canonical, item_key
 
@@ -255,7 +262,7 @@ class Builder:
             call.declared = True
         node = Node(name, NodeKind.STEP, declared, opts, None, before, None, run_step, None,
                     call, call)
-        if declared is not None and node.ready:
+        if declared is not None and node.ready and not expand_ready.get():
             node.status = NodeStatus.ALREADY_READY
             node._deps = ()
             self._block.pending_exit = before

@@ -25,7 +25,7 @@ from queue import Empty, SimpleQueue
 from typing import Any
 
 from tasktronaut import _gc
-from tasktronaut.engine import records
+from tasktronaut.engine import readiness, records
 from tasktronaut.engine.dispatch import Pools, Ticket, finish_remote, remote_job
 from tasktronaut.engine.settings import RunSettings
 from tasktronaut.errors import (
@@ -55,20 +55,25 @@ _ALREADY = NodeStatus.ALREADY_READY
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
         dry_run: bool = False, log: Any = None, fail_fast: bool = False,
         listener: Callable[[Node], Any] | None = None, state: Any = None,
-        grace: float = 10.0, restart: bool = False) -> Node:
+        grace: float = 10.0, restart: bool = False, force: Any = (),
+        force_downstream: Any = ()) -> Node:
     """Run the graph below ``root`` and return the root that was run.
 
     ``state`` (a path, or a store from :mod:`tasktronaut.state`) records each completed
     process step per process identifier; a run with the same identifier skips what is
     recorded and resumes at the first step that is not. ``restart=True`` forgets what the
-    store recorded for the identifiers of this run and starts over.
+    store recorded for the identifiers of this run and starts over. ``force`` names nodes
+    to treat as not ready for this run; ``force_downstream`` also everything requiring them.
     """
     settings = RunSettings(threads, processes, executor, dry_run, fail_fast, listener, state,
-                           grace, restart)
+                           grace, restart, force, force_downstream)
     if root.status is not NodeStatus.NEW:
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
         root = root._rebuild()
+    forced = None
+    if settings.force or settings.force_downstream:  # see engine/readiness.py
+        root, forced = readiness.forced_run(root, settings.force, settings.force_downstream)
     session = root._session
     if session is None:
         session = root._session = Owner()
@@ -77,7 +82,11 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
     if log is not None:
         session.log = RunLog(log)
     session.dry_run = dry_run
-    order = session.order if session.root is root and session.order is not None else walk(root)
+    if forced is not None:
+        order = forced
+    else:
+        order = session.order if session.root is root and session.order is not None \
+            else walk(root)
     session.order = None
     with records.opened(state, restart, dry_run) as store:
         _Run(root, order, session, settings, store).execute()
@@ -143,7 +152,8 @@ class _Run:
                     records.restore(self.order, self.store, self.log)
                 if self.log.debug_on:
                     self._log_plan()
-                if self.root.status is _ALREADY:
+                if self.root.status is _ALREADY and self.root._mark is not records.FORCED \
+                        and not (self.settings.force or self.settings.force_downstream):
                     self._report(self.root)
                     return
                 self._prepare()

@@ -25,6 +25,10 @@ from tasktronaut.model.node import Node, NodeStatus
 from tasktronaut.state import DEFAULT_TTL, Lease, open_store
 from tasktronaut.state.fingerprint import differences
 
+FORCED = object()
+"""The ``_mark`` of a node a run treats as not ready because it was forced (see
+``engine/readiness.py``): what the store recorded for it is not used."""
+
 
 class RunRecords:
     """One run's use of a state store; a store to the definitions, with ``begin`` added."""
@@ -166,21 +170,23 @@ def restore(order: Sequence[Node], store: Any, log: RunLog) -> None:
     restored = False
     for node in order:
         hooks = node.hooks
-        if hooks is not None and node.status is NodeStatus.NEW and hooks.restore(node, store):
+        if (hooks is not None and node.status is NodeStatus.NEW and node._mark is not FORCED
+                and hooks.restore(node, store)):
             node.status = NodeStatus.ALREADY_READY
             node._ready = True
             restored = True
             log.debug(f"{node.taskname}: Completed in an earlier run")
     if restored:
-        _keep_order(order)
+        keep_order(order)
     if isinstance(store, RunRecords):
         store.check_writable()
 
 
-def _keep_order(order: Sequence[Node]) -> None:
+def keep_order(order: Sequence[Node]) -> None:
     """Give the dependents of a done node the unfinished requirements it had."""
     done = NodeStatus.ALREADY_READY
     waits: dict[int, tuple[Node, ...]] = {}  # done node -> what it waited for, unfinished
+    visited = {id(n) for n in order}
     for node in order:
         deps = node._deps
         if not deps:
@@ -190,7 +196,7 @@ def _keep_order(order: Sequence[Node]) -> None:
             if dep.status is done:
                 inherited.extend(waits.get(id(dep), ()))
         if node.status is done:
-            pending = tuple(d for d in deps if d.status is not done)
+            pending = tuple(d for d in deps if d.status is not done and id(d) in visited)
             if pending or inherited:
                 waits[id(node)] = (*pending, *inherited)
         elif inherited:

@@ -13,6 +13,29 @@ from tasktronaut.model.node import Node
 from tasktronaut.model.protocols import is_executor
 
 
+def names(value: Any, setting: str) -> tuple[str, ...]:
+    """A ``force``/``force_downstream`` setting as a tuple of task names."""
+    if isinstance(value, str):
+        value = (value,)
+    try:
+        found = tuple(value)
+    except TypeError:
+        found = (value,)
+    for name in found:
+        if not isinstance(name, str):
+            raise ArgumentError(f"{setting} must be task names, got {value!r}",
+                                name=setting, value=value)
+    return found
+
+
+def _force_names(value: Any) -> tuple[str, ...]:
+    return names(value, "force")
+
+
+def _downstream_names(value: Any) -> tuple[str, ...]:
+    return names(value, "force_downstream")
+
+
 @attrs.frozen
 class RunSettings:
     """How to run a graph; validated before anything runs."""
@@ -26,6 +49,9 @@ class RunSettings:
     state: Any = None
     grace: float = 10.0
     restart: bool = False
+    force: tuple[str, ...] = attrs.field(default=(), converter=_force_names)
+    force_downstream: tuple[str, ...] = attrs.field(default=(),
+                                                    converter=_downstream_names)
 
     def __attrs_post_init__(self) -> None:
         if type(self.threads) is not int or self.threads < 1:
