@@ -30,6 +30,7 @@ from tasktronaut.cli.progress import Progress, Summary, interactive, logging_to_
 from tasktronaut.cli.state import open_state, state
 from tasktronaut.cli.state import state_path as state_path_of
 from tasktronaut.cli.targets import build, is_process, load_module, load_target
+from tasktronaut.cli.why import why
 from tasktronaut.define.decorators import TaskFunction, tasknames
 from tasktronaut.errors import ArgumentError
 from tasktronaut.model.report import to_dot, to_json, to_mermaid
@@ -265,3 +266,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 cli.add_command(state)
+cli.add_command(why)

@@ -12,11 +12,15 @@ the run itself.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from tasktronaut.engine import records
 from tasktronaut.engine.records import FORCED
+from tasktronaut.engine.settings import names
 from tasktronaut.errors import ArgumentError
+from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, expand_ready, walk
 
 _PRUNABLE = (NodeKind.TASK, NodeKind.EXTERNAL, NodeKind.STEP)
@@ -90,3 +94,81 @@ def forced_run(root: Node, force: Sequence[str],
     """The root of a run with ``force``/``force_downstream``, and the order it visits."""
     fresh = rebuild_expanded(root)
     return fresh, apply_force(fresh, force, downstream)
+
+
+def _graph(root: Node, force: Sequence[str], downstream: Sequence[str]) -> tuple[
+        Node, list[Node]]:
+    """The root and order a run would visit (built afresh if ``root`` already ran)."""
+    if force or downstream:
+        return forced_run(root, force, downstream)
+    if root.status is not NodeStatus.NEW:
+        if root._rebuild is None:
+            raise ArgumentError(f"why: '{root.taskname}' has already run and cannot be "
+                                "rebuilt", name="root")
+        root = root._rebuild()
+    session = root._session
+    if session is not None and session.root is root and session.order is not None:
+        return root, session.order
+    return root, walk(root)
+
+
+def _restored(order: Sequence[Node], state: Any) -> tuple[set[int], set[int]]:
+    """What the store has as done (ids), and which of those come from a results cache."""
+    before = {id(n) for n in order if n.status is NodeStatus.ALREADY_READY}
+    with records.opened(state, dry_run=True) as store:
+        records.restore(order, store, RunLog(logging.getLogger("tasktronaut.why")))
+    done = {id(n) for n in order if n.status is NodeStatus.ALREADY_READY} - before
+    cached = {id(n) for n in order
+              if id(n) in done and getattr(n.options, "cache_key", None) is not None}
+    return done, cached
+
+
+def _reason(node: Node, restored: set[int], cached: set[int],
+            named: Sequence[str]) -> str | None:
+    """The one reason ``node`` runs, waits or is skipped; None for a plain ready node."""
+    if id(node) in cached:
+        return "Ready: cached result"
+    if id(node) in restored:
+        return "Ready: recorded as done"
+    if node.status is NodeStatus.ALREADY_READY or node.kind is NodeKind.JOIN:
+        return None
+    if node._mark is FORCED:
+        return "Not ready: forced" if node.taskname in named else \
+            "Not ready: forced (it requires a forced node)"
+    if node.kind is NodeKind.EXTERNAL:
+        return "Not ready: external asset missing (nothing here can make it)"
+    if node.kind is NodeKind.TASK or (node.kind is NodeKind.STEP and node._asset is not None
+                                       and node.hooks is not None
+                                       and getattr(node.hooks, "declared", False)):
+        return "Not ready: asset missing"
+    if node.kind is NodeKind.STEP:
+        return "Not ready: not recorded as done"
+    return "Not ready: requirement not ready"
+
+
+def why(root: Node, *, state: Any = None, force: Any = (), force_downstream: Any = ()
+        ) -> list[str]:
+    """Why each node of ``root``'s graph would run, wait or be skipped; runs nothing.
+
+    One reason per node, in iotaa's readiness-line shape: ``Name: Not ready: asset
+    missing``, then ``Name: Requires:`` and a ``✔``/``✖`` line per requirement that is not
+    ready yet. With ``state``, what the store recorded (or cached) is reported as done.
+    """
+    force, force_downstream = names(force, "force"), names(force_downstream, "force_downstream")
+    root, order = _graph(root, force, force_downstream)
+    restored, cached = _restored(order, state) if state is not None else (set(), set())
+    done = NodeStatus.ALREADY_READY
+    lines: list[str] = []
+    for node in order:
+        reason = _reason(node, restored, cached, force + force_downstream)
+        if reason is None:
+            continue
+        name = node.taskname
+        lines.append(f"{name}: {reason}")
+        waiting = [d for d in node._deps or () if d.status is not done]
+        if waiting and reason.startswith("Not ready"):
+            lines.append(f"{name}: Requires:")
+            lines.extend(f"{name}: ✖ {d.taskname}" for d in waiting)
+    if not lines:
+        lines.append(f"{root.taskname}: Ready")
+    return lines
