@@ -113,3 +113,37 @@ def forget(identifier: str, step: str | None, path: str) -> None:
         removed = store.forget(identifier, step)
     what = f"'{step}' of '{identifier}'" if step else f"'{identifier}'"
     click.echo(f"Forgot {removed} record(s) of {what}")
+
+
+@state.group(short_help="List or clear cached step results.")
+def cache() -> None:
+    """List or clear the results steps cached with ``cache_key`` (see ``@task(cache_key=)``)."""
+
+
+@cache.command("list")
+@_state_path
+def cache_list(path: str) -> None:
+    """List each cached step with its number of cached results."""
+    with _opened(path) as store:
+        summaries = [s for s in store.processes() if s.process_id.startswith("cache:")]
+    if not summaries:
+        click.echo(f"Nothing cached in {path}")
+        return
+    width = max(len(s.process_id) - 6 for s in summaries)
+    for summary in summaries:
+        stamp = summary.last_update.astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+        click.echo(f"{summary.process_id[6:]:<{width}}  {summary.steps:>5} result(s)  {stamp}")
+
+
+@cache.command("clear")
+@click.argument("step", required=False)
+@_state_path
+def cache_clear(step: str | None, path: str) -> None:
+    """Clear the cached results of STEP (a name ``cache list`` shows), or all of them."""
+    with _opened(path) as store:
+        names = [s.process_id for s in store.processes() if s.process_id.startswith("cache:")]
+        chosen = [n for n in names if step is None or n == f"cache:{step}"]
+        if step is not None and not chosen:
+            raise CliError(f"nothing cached for '{step}' in {path}")
+        removed = sum(store.forget(name) for name in chosen)
+    click.echo(f"Cleared {removed} cached result(s)")

@@ -150,6 +150,8 @@ class _Run:
             with _gc.frozen():
                 if self.store is not None:
                     records.restore(self.order, self.store, self.log)
+                else:
+                    records.warn_uncached(self.order, self.log)
                 if self.log.debug_on:
                     self._log_plan()
                 if self.root.status is _ALREADY and self.root._mark is not records.FORCED \

@@ -22,6 +22,7 @@ from typing import Any
 from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node, NodeStatus
+from tasktronaut.model.options import DEFAULT_OPTIONS
 from tasktronaut.state import DEFAULT_TTL, Lease, open_store
 from tasktronaut.state.fingerprint import differences
 
@@ -201,6 +202,15 @@ def keep_order(order: Sequence[Node]) -> None:
                 waits[id(node)] = (*pending, *inherited)
         elif inherited:
             node._deps = (*deps, *(d for d in dict.fromkeys(inherited) if d not in deps))
+
+
+def warn_uncached(order: Sequence[Node], log: RunLog) -> None:
+    """Say so when steps ask for a results cache in a run that has no store to keep it."""
+    for node in order:
+        options = node.options
+        if options is not DEFAULT_OPTIONS and options.cache_key is not None:
+            log.warning(f"{node.taskname}: cache_key is set, but the run has no state store "
+                        "(state=..., --state): its result is not cached")
 
 
 def record(node: Node, store: Any) -> None:
