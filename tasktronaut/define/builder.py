@@ -42,14 +42,8 @@ from tasktronaut.define.steps import (
 )
 from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog
-from tasktronaut.model.node import (
-    Node,
-    NodeKind,
-    NodeStatus,
-    add_requirements,
-    check_assets,
-    expand_ready,
-)
+from tasktronaut.model.freshness import expand_ready, stale
+from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
 from tasktronaut.model.options import DEFAULT_OPTIONS
 from tasktronaut.state.fingerprint import arguments_of, canonical, item_key
 
@@ -262,11 +256,14 @@ class Builder:
             call.declared = True
         node = Node(name, NodeKind.STEP, declared, opts, None, before, None, run_step, None,
                     call, call)
-        if declared is not None and node.ready and not expand_ready.get():
+        if declared is not None and node.ready and not expand_ready.get() and not (
+                opts.stale_if is not None and stale(node)):
             node.status = NodeStatus.ALREADY_READY
             node._deps = ()
             self._block.pending_exit = before
         compiler.session.registry[name] = node
+        if opts.stale_if == "changed":
+            run.top.watches_changes = True
         run.steps_by_function.setdefault(function_key(func), []).append(name)
         self._block.items.append({"step": name, "description": desc, "kwargs": kwargs})
         return node

@@ -61,6 +61,8 @@ class ProcessRun(NodeHooks):
     """The top process's arguments and options as canonical text (its fingerprint)."""
     keys: list[str] = attrs.field(factory=list)
     """The record keys of this process's steps and sub-processes."""
+    watches_changes: bool = False
+    """Whether a step of the top process has ``stale_if="changed"`` (set on the top)."""
     _claimed: set[str] = attrs.field(factory=set)
     _recorded: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     cancel_event: threading.Event = attrs.field(factory=threading.Event)

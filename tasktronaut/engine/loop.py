@@ -71,9 +71,7 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
         root = root._rebuild()
-    forced = None
-    if settings.force or settings.force_downstream:  # see engine/readiness.py
-        root, forced = readiness.forced_run(root, settings.force, settings.force_downstream)
+    root, forced = readiness.prepare(root, settings)  # force, freshness: engine/readiness.py
     session = root._session
     if session is None:
         session = root._session = Owner()

@@ -18,10 +18,14 @@ from typing import Any
 
 from tasktronaut.engine import records
 from tasktronaut.engine.records import FORCED
-from tasktronaut.engine.settings import names
+from tasktronaut.engine.settings import RunSettings, names
 from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog
-from tasktronaut.model.node import Node, NodeKind, NodeStatus, expand_ready, walk
+from tasktronaut.model import freshness
+from tasktronaut.model.freshness import expand_ready
+from tasktronaut.model.node import Node, NodeKind, NodeStatus, walk
+from tasktronaut.model.options import DEFAULT_OPTIONS
+from tasktronaut.state import open_store
 
 _PRUNABLE = (NodeKind.TASK, NodeKind.EXTERNAL, NodeKind.STEP)
 
@@ -96,12 +100,49 @@ def forced_run(root: Node, force: Sequence[str],
     return fresh, apply_force(fresh, force, downstream)
 
 
-def _graph(root: Node, force: Sequence[str], downstream: Sequence[str]) -> tuple[
-        Node, list[Node]]:
-    """The root and order a run would visit (built afresh if ``root`` already ran)."""
+def _watches_changes(root: Node) -> bool:
+    """Whether the graph as built has a ``stale_if="changed"`` task (the root included)."""
+    session = root._session
+    if session is None or session.order is None:
+        return bool(getattr(root.hooks, "watches_changes", False))
+    return any(n.options is not DEFAULT_OPTIONS and n.options.stale_if == "changed"
+               for n in session.order)
+
+
+def _fingerprints(state: Any) -> dict[str, Any]:
+    """The fingerprints the store at ``state`` recorded for ``stale_if="changed"`` tasks."""
+    store = open_store(state)
+    try:
+        return dict(store.completed(freshness.NAMESPACE))
+    finally:
+        if store is not state:
+            store.close()
+
+
+def prepare(root: Node, settings: RunSettings) -> tuple[Node, list[Node] | None]:
+    """The root a run starts from, and its order when that is not the built one: built
+    again with the recorded fingerprints when tasks watch their inputs for changes, and
+    with forced nodes found and marked."""
+    if settings.state is not None and root._rebuild is not None and _watches_changes(root):
+        token = freshness.recorded.set(_fingerprints(settings.state))
+        try:
+            if settings.force or settings.force_downstream:
+                return forced_run(root, settings.force, settings.force_downstream)
+            return root._rebuild(), None
+        finally:
+            freshness.recorded.reset(token)
+    if settings.force or settings.force_downstream:
+        return forced_run(root, settings.force, settings.force_downstream)
+    return root, None
+
+
+def _graph(root: Node, force: Sequence[str], downstream: Sequence[str],
+           fresh: bool) -> tuple[Node, list[Node]]:
+    """The root and order a run would visit (built afresh if ``root`` already ran, or
+    when ``fresh`` fingerprints are bound)."""
     if force or downstream:
         return forced_run(root, force, downstream)
-    if root.status is not NodeStatus.NEW:
+    if root.status is not NodeStatus.NEW or fresh:
         if root._rebuild is None:
             raise ArgumentError(f"why: '{root.taskname}' has already run and cannot be "
                                 "rebuilt", name="root")
@@ -132,6 +173,8 @@ def _reason(node: Node, restored: set[int], cached: set[int],
         return "Ready: recorded as done"
     if node.status is NodeStatus.ALREADY_READY or node.kind is NodeKind.JOIN:
         return None
+    if node._ready is False and node.options.stale_if is not None and node._observe():
+        return f"Not ready: {freshness.reason(node) or 'stale'}"
     if node._mark is FORCED:
         return "Not ready: forced" if node.taskname in named else \
             "Not ready: forced (it requires a forced node)"
@@ -155,12 +198,22 @@ def why(root: Node, *, state: Any = None, force: Any = (), force_downstream: Any
     ready yet. With ``state``, what the store recorded (or cached) is reported as done.
     """
     force, force_downstream = names(force, "force"), names(force_downstream, "force_downstream")
-    root, order = _graph(root, force, force_downstream)
-    restored, cached = _restored(order, state) if state is not None else (set(), set())
+    fresh = state is not None and root._rebuild is not None and _watches_changes(root)
+    token = freshness.recorded.set(_fingerprints(state) if fresh else None)
+    try:
+        root, order = _graph(root, force, force_downstream, fresh)
+        restored, cached = _restored(order, state) if state is not None else (set(), set())
+        return _why_lines(root, order, restored, cached, force + force_downstream)
+    finally:
+        freshness.recorded.reset(token)
+
+
+def _why_lines(root: Node, order: Sequence[Node], restored: set[int], cached: set[int],
+               named: Sequence[str]) -> list[str]:
     done = NodeStatus.ALREADY_READY
     lines: list[str] = []
     for node in order:
-        reason = _reason(node, restored, cached, force + force_downstream)
+        reason = _reason(node, restored, cached, named)
         if reason is None:
             continue
         name = node.taskname

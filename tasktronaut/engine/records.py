@@ -21,6 +21,7 @@ from typing import Any
 
 from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog
+from tasktronaut.model import freshness
 from tasktronaut.model.node import Node, NodeStatus
 from tasktronaut.model.options import DEFAULT_OPTIONS
 from tasktronaut.state import DEFAULT_TTL, Lease, open_store
@@ -47,6 +48,7 @@ class RunRecords:
         self._stop = threading.Event()
         self._heart: threading.Thread | None = None
         self._written = False
+        self._watched: list[Node] = []
 
     def completed(self, process_id: str) -> dict[str, Any]:
         return dict(self.store.completed(process_id))
@@ -119,6 +121,22 @@ class RunRecords:
             _call(self.store, "check_writable")
             self._written = True
 
+    def watch(self, order: Sequence[Node]) -> None:
+        """Note the ``stale_if="changed"`` tasks of the run, to record their fingerprints."""
+        self._watched = [n for n in order if n.options is not DEFAULT_OPTIONS
+                         and n.options.stale_if == "changed"]
+
+    def record_fingerprints(self) -> None:
+        """Record the fingerprint of each watched task that ran and is ready now."""
+        if self.dry_run or not self._watched:
+            return
+        known = self.store.completed(freshness.NAMESPACE)
+        for node in self._watched:
+            if node.status is NodeStatus.READY and node.ready:
+                found = freshness.fingerprint(node)
+                if known.get(node.taskname) != found:
+                    self.store.record(freshness.NAMESPACE, node.taskname, found)
+
     def close(self) -> None:
         """Stop the heartbeat and give back the leases this run holds."""
         self._stop.set()
@@ -153,6 +171,7 @@ def opened(state: Any, restart: bool = False, dry_run: bool = False) -> Iterator
         records = RunRecords(store, restart=restart, dry_run=dry_run)
         try:
             yield records
+            records.record_fingerprints()
         finally:
             records.close()
     finally:
@@ -180,6 +199,7 @@ def restore(order: Sequence[Node], store: Any, log: RunLog) -> None:
     if restored:
         keep_order(order)
     if isinstance(store, RunRecords):
+        store.watch(order)
         store.check_writable()
 
 

@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Generator, Iterable, Iterator
-from contextvars import ContextVar
 from typing import Any, Union
 
 from tasktronaut.errors import CancelProcessError, CycleError, ProtocolError, TasktronautError
 from tasktronaut.model.assets import Asset, AssetT, flatten_assets, observe
+from tasktronaut.model.freshness import expand_ready, stale
 from tasktronaut.model.options import DEFAULT_OPTIONS, TaskOptions
 from tasktronaut.model.protocols import NodeHooks
 
 ReqT = Union["Node", list["Node"], dict[str, "Node"], None]
-
-expand_ready: ContextVar[bool] = ContextVar("tasktronaut_expand_ready", default=False)
-"""While true, a graph is expanded below ready nodes too (their readiness is still read and
-kept), so that a run with ``force`` can find the forced nodes wherever they are."""
 
 
 class NodeKind(enum.Enum):
@@ -356,6 +352,9 @@ def _children(node: Node) -> tuple[Node, ...]:
                     ready = node._ready = node._observe()
             else:
                 ready = node._ready = node._observe()
+        if ready and node.options.stale_if is not None and stale(node):
+            node._ready = False  # a freshness trigger (model/freshness.py) says so
+            return node._expanded_deps()
         if ready and not expand_ready.get():
             node.status = NodeStatus.ALREADY_READY
             node._expander = None
