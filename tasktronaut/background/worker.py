@@ -1,0 +1,221 @@
+"""Workers: take queued runs from the embedded queue and run them with the engine.
+
+A :class:`Worker` holds each run it takes under a lease that its loop renews (the
+heartbeat), runs it in a thread of its own with ``node.run(state=<the queue's store>)`` (so
+a run that was taken over resumes from its completion records), and records the outcome.
+The same heartbeat reads cancel requests: the run's root is cancelled, so nothing new
+starts and ``on_cancelled`` runs.
+
+Stopping (``stop()``, or SIGTERM to ``tasktronaut worker``) starts nothing new, lets the
+runs it holds finish within the grace period, and hands the others back to the queue, so the
+next worker takes them at once instead of waiting for a lease to lapse.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import attrs
+
+from tasktronaut.background import schedule, targets
+from tasktronaut.background.queue import RunRecord, SQLiteQueue, Status
+from tasktronaut.errors import ArgumentError
+from tasktronaut.logs import log
+from tasktronaut.model.node import Node, NodeStatus
+from tasktronaut.state import DEFAULT_TTL, Lease, LeaseError
+
+
+@attrs.define
+class _Active:
+    """A run this worker is executing."""
+
+    record: RunRecord
+    thread: threading.Thread | None = None
+    root: Node | None = None
+    cancelled: bool = False
+
+
+class Worker:
+    """Runs queued runs of a state file, ``concurrency`` at a time.
+
+    Args:
+        state: The state file (or a :class:`~tasktronaut.background.SQLiteQueue`).
+        concurrency: How many runs at once (each in a thread of its own).
+        poll: Seconds between looks at the queue and heartbeats when idle.
+        lease_ttl: The lease time-to-live (see :class:`SQLiteQueue`).
+        grace: Seconds ``stop()`` lets running runs finish before handing them back.
+        clock: Where "now" comes from for schedules (a :class:`~tasktronaut.background.
+            FakeClock` in tests).
+        schedules: Whether this worker also submits the runs schedules make due.
+    """
+
+    def __init__(self, state: Any, *, concurrency: int = 1, poll: float = 0.5,
+                 lease_ttl: float = DEFAULT_TTL, grace: float = 10.0,
+                 clock: schedule.Clock | None = None, schedules: bool = True) -> None:
+        if type(concurrency) is not int or concurrency < 1:
+            raise ArgumentError(f"concurrency must be an integer >= 1, got {concurrency!r}",
+                                name="concurrency", value=concurrency)
+        self.queue = state if isinstance(state, SQLiteQueue) else SQLiteQueue(state, lease_ttl)
+        self.concurrency = concurrency
+        self.poll = float(poll)
+        self.grace = float(grace)
+        self.clock = clock or schedule.SystemClock()
+        self.schedules = schedules
+        self.lease = Lease.mine()
+        self.completed = 0
+        self._active: dict[str, _Active] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_beat = 0.0
+
+    def __repr__(self) -> str:
+        return f"Worker({str(self.queue.path)!r}, concurrency={self.concurrency})"
+
+    @property
+    def active(self) -> list[str]:
+        """The identifiers of the runs this worker is executing."""
+        with self._lock:
+            return list(self._active)
+
+    def tick(self) -> list[str]:
+        """One pass: submit due scheduled runs, renew leases, act on cancel requests, and
+        start queued runs while there is room. Returns the identifiers it started."""
+        if self.schedules:
+            schedule.fire_due(self.queue, self.clock.now())
+        self._heartbeat()
+        started: list[str] = []
+        while not self._stopping.is_set() and len(self.active) < self.concurrency:
+            record = self.queue.claim(self.lease)
+            if record is None:
+                break
+            started.append(record.id)
+            self._start(record)
+        return started
+
+    def run(self, *, until_idle: bool = False) -> None:
+        """Serve the queue until :meth:`stop` (or, with ``until_idle``, until it is empty
+        and nothing runs)."""
+        while not self._stopping.is_set():
+            started = self.tick()
+            if until_idle and not started and not self.active:
+                return
+            if not started:
+                self._wake.wait(self.poll)
+                self._wake.clear()
+
+    def start(self) -> Worker:
+        """Serve the queue in a background thread of this process; returns ``self``."""
+        if self._thread is not None:
+            raise ArgumentError("this worker is already started", name="worker", value=self)
+        self._thread = threading.Thread(target=self.run, name="tasktronaut-worker",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, grace: float | None = None) -> list[str]:
+        """Start nothing new; wait up to ``grace`` seconds for running runs to end, then
+        hand the rest back to the queue. Returns the identifiers handed back."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        due = time.monotonic() + (self.grace if grace is None else grace)
+        for active in list(self._active.values()):
+            if active.thread is not None:
+                active.thread.join(max(0.0, due - time.monotonic()))
+                self._heartbeat()
+        handed = []
+        for ident in self.active:
+            if self.queue.hand_back(ident, self.lease.owner):
+                handed.append(ident)
+                log.warning("worker: handed run %s back to the queue", ident)
+        return handed
+
+    def release_run_leases(self) -> None:
+        """Give back the run leases this process's engine runs hold (before exiting with
+        runs still going, so that the next worker need not wait for them to lapse)."""
+        store = self.queue.store
+        for ident in self.active:
+            held = store.lease(ident)
+            if held is not None and held.pid == self.lease.pid:
+                store.release(ident, held.owner)
+
+    def _heartbeat(self) -> None:
+        now = time.monotonic()
+        if now - self._last_beat < min(self.poll, self.queue.lease_ttl / 3):
+            return
+        self._last_beat = now
+        for ident in self.queue.heartbeat(self.lease.owner):
+            with self._lock:
+                active = self._active.get(ident)
+            if active is not None and not active.cancelled:
+                self._cancel(active)
+
+    def _cancel(self, active: _Active) -> None:
+        root = active.root
+        session = None if root is None else root._session
+        if root is None or session is None or session.active is None:
+            return  # not running yet: the next heartbeat tries again
+        active.cancelled = True
+        log.warning("worker: cancelling run %s", active.record.id)
+        root.cancel()
+
+    def _start(self, record: RunRecord) -> None:
+        active = _Active(record)
+        thread = threading.Thread(target=self._execute, args=(active,), daemon=True,
+                                  name=f"tasktronaut-run-{record.id}")
+        active.thread = thread
+        with self._lock:
+            self._active[record.id] = active
+        thread.start()
+
+    def _execute(self, active: _Active) -> None:
+        record = active.record
+        try:
+            status, error = self._perform(active)
+        except LeaseError as exc:
+            # Another run of this identifier (a worker that was stopped and is still
+            # finishing) holds it: hand it back and let it be taken again shortly.
+            log.warning("worker: run %s: %s", record.id, exc)
+            self._stopping.wait(1.0)
+            self.queue.hand_back(record.id, self.lease.owner)
+            status, error = None, None
+        except Exception as exc:
+            status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
+        finally:
+            with self._lock:
+                self._active.pop(record.id, None)
+            self._wake.set()
+        if status is not None and self.queue.finish(record.id, self.lease.owner, status, error):
+            self.completed += 1
+            log.info("worker: run %s %s%s", record.id, status.value,
+                     f": {error}" if error else "")
+
+    def _perform(self, active: _Active) -> tuple[Status, str | None]:
+        record = active.record
+        log.info("worker: running %s (%s)", record.id, record.call.target)
+        root = targets.build(record.call, record.id)
+        active.root = root
+        if record.cancel_requested:
+            return Status.CANCELLED, None
+        root = root.run(state=self.queue.store, **record.settings)
+        if root.ready:
+            return Status.SUCCEEDED, None
+        if active.cancelled or root.status is NodeStatus.CANCELLED:
+            return Status.CANCELLED, None
+        return Status.FAILED, failure_summary(root)
+
+
+def failure_summary(root: Node) -> str:
+    """One line naming what failed in a run (or that its root is not ready)."""
+    order = root._session.order if root._session is not None else None
+    failed = [n for n in (order or [root]) if n.status is NodeStatus.FAILED]
+    if not failed:
+        return f"'{root.taskname}' is not ready ({root.status.value})"
+    first = failed[0]
+    more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    return f"'{first.taskname}' failed: {first.error}{more}"
