@@ -13,10 +13,10 @@ import os
 from datetime import datetime
 from typing import Any
 
-from tasktronaut.background import schedule as _schedules
+from tasktronaut.background import schedules as _schedules
 from tasktronaut.background.handle import Backend, RunHandle
 from tasktronaut.background.queue import RunRecord, SQLiteQueue, Status
-from tasktronaut.background.schedule import Clock, FakeClock, Schedule, SystemClock
+from tasktronaut.background.schedules import Clock, FakeClock, Schedule, SystemClock
 from tasktronaut.background.targets import Call, call_of, identifier_of
 from tasktronaut.background.worker import Worker
 from tasktronaut.model.node import Node

@@ -156,8 +156,9 @@ class SQLiteQueue:
 
     def runs(self, status: Status | str | None = None) -> list[RunRecord]:
         """All runs (or those with ``status``), oldest submission first."""
+        args: tuple[str, ...] = ()
         if status is None:
-            sql, args = f"SELECT {_COLUMNS} FROM bg_runs ORDER BY submitted, id", ()
+            sql = f"SELECT {_COLUMNS} FROM bg_runs ORDER BY submitted, id"
         else:
             sql = f"SELECT {_COLUMNS} FROM bg_runs WHERE status = ? ORDER BY submitted, id"
             args = (Status(status).value,)

@@ -19,11 +19,12 @@ from typing import Any
 
 import attrs
 
-from tasktronaut.background import schedule, targets
+from tasktronaut.background import runner, targets
 from tasktronaut.background.queue import RunRecord, SQLiteQueue, Status
+from tasktronaut.background.schedules import Clock, SystemClock, fire_due
 from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import log
-from tasktronaut.model.node import Node, NodeStatus
+from tasktronaut.model.node import Node
 from tasktronaut.state import DEFAULT_TTL, Lease, LeaseError
 
 
@@ -53,7 +54,7 @@ class Worker:
 
     def __init__(self, state: Any, *, concurrency: int = 1, poll: float = 0.5,
                  lease_ttl: float = DEFAULT_TTL, grace: float = 10.0,
-                 clock: schedule.Clock | None = None, schedules: bool = True) -> None:
+                 clock: Clock | None = None, schedules: bool = True) -> None:
         if type(concurrency) is not int or concurrency < 1:
             raise ArgumentError(f"concurrency must be an integer >= 1, got {concurrency!r}",
                                 name="concurrency", value=concurrency)
@@ -61,7 +62,7 @@ class Worker:
         self.concurrency = concurrency
         self.poll = float(poll)
         self.grace = float(grace)
-        self.clock = clock or schedule.SystemClock()
+        self.clock = clock or SystemClock()
         self.schedules = schedules
         self.lease = Lease.mine()
         self.completed = 0
@@ -85,7 +86,7 @@ class Worker:
         """One pass: submit due scheduled runs, renew leases, act on cancel requests, and
         start queued runs while there is room. Returns the identifiers it started."""
         if self.schedules:
-            schedule.fire_due(self.queue, self.clock.now())
+            fire_due(self.queue, self.clock.now())
         self._heartbeat()
         started: list[str] = []
         while not self._stopping.is_set() and len(self.active) < self.concurrency:
@@ -115,6 +116,11 @@ class Worker:
                                         daemon=True)
         self._thread.start()
         return self
+
+    def request_stop(self) -> None:
+        """Start nothing new; :meth:`run` returns (safe to call from a signal handler)."""
+        self._stopping.set()
+        self._wake.set()
 
     def stop(self, grace: float | None = None) -> list[str]:
         """Start nothing new; wait up to ``grace`` seconds for running runs to end, then
@@ -156,13 +162,10 @@ class Worker:
                 self._cancel(active)
 
     def _cancel(self, active: _Active) -> None:
-        root = active.root
-        session = None if root is None else root._session
-        if root is None or session is None or session.active is None:
-            return  # not running yet: the next heartbeat tries again
-        active.cancelled = True
-        log.warning("worker: cancelling run %s", active.record.id)
-        root.cancel()
+        # A run that has not started yet is tried again at the next heartbeat.
+        if active.root is not None and runner.cancel_when_started(active.root):
+            active.cancelled = True
+            log.warning("worker: cancelled run %s", active.record.id)
 
     def _start(self, record: RunRecord) -> None:
         active = _Active(record)
@@ -203,19 +206,5 @@ class Worker:
         if record.cancel_requested:
             return Status.CANCELLED, None
         root = root.run(state=self.queue.store, **record.settings)
-        if root.ready:
-            return Status.SUCCEEDED, None
-        if active.cancelled or root.status is NodeStatus.CANCELLED:
-            return Status.CANCELLED, None
-        return Status.FAILED, failure_summary(root)
+        return runner.outcome(root, active.cancelled)
 
-
-def failure_summary(root: Node) -> str:
-    """One line naming what failed in a run (or that its root is not ready)."""
-    order = root._session.order if root._session is not None else None
-    failed = [n for n in (order or [root]) if n.status is NodeStatus.FAILED]
-    if not failed:
-        return f"'{root.taskname}' is not ready ({root.status.value})"
-    first = failed[0]
-    more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-    return f"'{first.taskname}' failed: {first.error}{more}"

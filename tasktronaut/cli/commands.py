@@ -25,6 +25,7 @@ import click
 from loguru import logger
 
 from tasktronaut._version import __version__
+from tasktronaut.cli import background
 from tasktronaut.cli.errors import CliError, OneLineGroup, describe, reporting
 from tasktronaut.cli.progress import Progress, Summary, interactive, logging_to_stderr
 from tasktronaut.cli.state import open_state, state
@@ -267,3 +268,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 cli.add_command(state)
 cli.add_command(why)
+cli.add_command(background.submit)
+cli.add_command(background.status)
+cli.add_command(background.wait)
+cli.add_command(background.cancel)
+cli.add_command(background.runs)
+cli.add_command(background.worker)
+cli.add_command(background.schedule)

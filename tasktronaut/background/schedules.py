@@ -13,6 +13,7 @@ unless the schedule was added with ``catch_up=True``. Cron expressions are read 
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -99,7 +100,7 @@ class Schedule:
 def next_cron(expression: str, moment: float) -> float:
     """The first time after ``moment`` that the cron ``expression`` matches (local time)."""
     try:
-        from croniter import croniter
+        from croniter import croniter  # type: ignore[import-untyped,unused-ignore]
     except ImportError as exc:
         raise ArgumentError("cron schedules need the croniter package: pip install "
                             "'tasktronaut[schedule]'", name="cron", value=expression) from exc
@@ -204,11 +205,11 @@ def fire_due(queue: SQLiteQueue, now: float) -> list[str]:
         (now,)).fetchall())
     fired: list[str] = []
     for row in due_rows:
-        fired.extend(queue.db.write(lambda conn, s=_schedule(row): _fire(conn, s, now)))
+        fired.extend(queue.db.write(functools.partial(_fire, schedule=_schedule(row), now=now)))
     return fired
 
 
-def _fire(conn: sqlite3.Connection, schedule: Schedule, now: float) -> list[str]:
+def _fire(conn: sqlite3.Connection, *, schedule: Schedule, now: float) -> list[str]:
     """Submit ``schedule``'s due fires and move it on, if no other worker did already."""
     due = schedule.next_due
     assert due is not None
