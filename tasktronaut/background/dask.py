@@ -12,6 +12,7 @@ Needs ``pip install 'tasktronaut[dask]'``.
 
 from __future__ import annotations
 
+import importlib
 import time
 from typing import Any
 
@@ -20,6 +21,11 @@ from tasktronaut.background.queue import RunRecord, Status, check_settings, new_
 from tasktronaut.background.targets import Call
 
 _PREFIX = "tasktronaut-run-"
+
+
+def _distributed() -> Any:
+    """The ``distributed`` module (imported on first use: it is heavy and optional)."""
+    return importlib.import_module("distributed")
 
 
 class DaskBackend:
@@ -32,33 +38,28 @@ class DaskBackend:
     """
 
     def __init__(self, client: Any, state: str | None = None) -> None:
-        from distributed import Client
-
-        self.client = client if isinstance(client, Client) else Client(client)
+        client_type = _distributed().Client
+        self.client = client if isinstance(client, client_type) else client_type(client)
         self.state = state
         self._calls: dict[str, tuple[Call, dict[str, Any], float]] = {}
 
     def __repr__(self) -> str:
-        return f"DaskBackend({self.client.scheduler.address!r})"
+        return f"DaskBackend({self.client!r})"
 
     def submit(self, call: Call, identifier: str | None = None,
                settings: dict[str, Any] | None = None, schedule: str | None = None) -> str:
         """Send the run to the cluster; return its identifier."""
-        from distributed import fire_and_forget
-
         ident = new_identifier() if identifier is None else identifier
         settings = settings or {}
         check_settings(settings)
         future = self.client.submit(perform, call.target, call.to_json(), settings, ident,
                                     self.state, key=_PREFIX + ident, pure=False)
-        fire_and_forget(future)
+        _distributed().fire_and_forget(future)
         self._calls[ident] = (call, settings, time.time())
         return ident
 
     def _future(self, identifier: str) -> Any:
-        from distributed import Future
-
-        return Future(_PREFIX + identifier, client=self.client)
+        return _distributed().Future(_PREFIX + identifier, client=self.client)
 
     def get(self, identifier: str) -> RunRecord | None:
         """The run's record, from its task's future (None for a run of another client)."""
@@ -79,9 +80,7 @@ class DaskBackend:
                          self._cancel_event(identifier).is_set(), 1, error, None)
 
     def _cancel_event(self, identifier: str) -> Any:
-        from distributed import Event
-
-        return Event(f"tasktronaut-cancel-{identifier}", client=self.client)
+        return _distributed().Event(f"tasktronaut-cancel-{identifier}", client=self.client)
 
     def request_cancel(self, identifier: str) -> RunRecord:
         """Ask the running task to cancel its run."""
@@ -105,8 +104,6 @@ class DaskBackend:
 def perform(target: str, call_json: str, settings: dict[str, Any], identifier: str,
             state: str | None) -> dict[str, Any]:
     """The Dask task: build the run and run it on this worker; return its outcome."""
-    from distributed import Event
-
-    event = Event(f"tasktronaut-cancel-{identifier}")
+    event = _distributed().Event(f"tasktronaut-cancel-{identifier}")
     return runner.perform(Call.from_json(target, call_json), identifier, settings, state,
                           event.is_set)
