@@ -13,7 +13,7 @@ from typing import Any
 
 from tasktronaut.background import targets
 from tasktronaut.background.queue import Status
-from tasktronaut.model.node import Node, NodeStatus
+from tasktronaut.model.node import Node, NodeStatus, traverse
 from tasktronaut.state import StateStore, open_store
 
 
@@ -28,8 +28,7 @@ def outcome(root: Node, cancelled: bool) -> tuple[Status, str | None]:
 
 def failure_summary(root: Node) -> str:
     """One line naming what failed in a run (or that its root is not ready)."""
-    order = root._session.order if root._session is not None else None
-    failed = [n for n in (order or [root]) if n.status is NodeStatus.FAILED]
+    failed = [n for n in traverse(root) if n.status is NodeStatus.FAILED]
     if not failed:
         return f"'{root.taskname}' is not ready ({root.status.value})"
     first = failed[0]

@@ -179,20 +179,27 @@ class Worker:
     def _execute(self, active: _Active) -> None:
         record = active.record
         try:
-            status, error = self._perform(active)
+            self._conclude(record, *self._outcome(active))
+        finally:
+            with self._lock:
+                self._active.pop(record.id, None)
+            self._wake.set()
+
+    def _outcome(self, active: _Active) -> tuple[Status | None, str | None]:
+        record = active.record
+        try:
+            return self._perform(active)
         except LeaseError as exc:
             # Another run of this identifier (a worker that was stopped and is still
             # finishing) holds it: hand it back and let it be taken again shortly.
             log.warning("worker: run %s: %s", record.id, exc)
             self._stopping.wait(1.0)
             self.queue.hand_back(record.id, self.lease.owner)
-            status, error = None, None
+            return None, None
         except Exception as exc:
-            status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
-        finally:
-            with self._lock:
-                self._active.pop(record.id, None)
-            self._wake.set()
+            return Status.FAILED, f"{type(exc).__name__}: {exc}"
+
+    def _conclude(self, record: RunRecord, status: Status | None, error: str | None) -> None:
         if status is not None and self.queue.finish(record.id, self.lease.owner, status, error):
             self.completed += 1
             log.info("worker: run %s %s%s", record.id, status.value,
