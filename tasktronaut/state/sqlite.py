@@ -239,18 +239,19 @@ class SQLiteStore:
                          (process_id, lease.owner, lease.pid, lease.host, lease.started,
                           time.time()))
 
-        self._run(lambda conn: _transaction(conn, take))
+        self._run(lambda conn: _light(conn, lambda c: _transaction(c, take), self.synchronous))
 
     def renew(self, process_id: str, owner: str) -> None:
         """Refresh the heartbeat of ``owner``'s lease on ``process_id``."""
-        self._run(lambda conn: conn.execute(
+        self._run(lambda conn: _light(conn, lambda c: c.execute(
             "UPDATE leases SET heartbeat = ? WHERE process_id = ? AND owner = ?",
-            (time.time(), process_id, owner)))
+            (time.time(), process_id, owner)), self.synchronous))
 
     def release(self, process_id: str, owner: str) -> None:
         """Give up ``owner``'s lease on ``process_id`` (nothing if another holds it)."""
-        self._run(lambda conn: conn.execute(
-            "DELETE FROM leases WHERE process_id = ? AND owner = ?", (process_id, owner)))
+        self._run(lambda conn: _light(conn, lambda c: c.execute(
+            "DELETE FROM leases WHERE process_id = ? AND owner = ?", (process_id, owner)),
+            self.synchronous))
 
     def lease(self, process_id: str) -> Lease | None:
         """The lease recorded on ``process_id``, if any (it may no longer hold)."""
@@ -378,6 +379,18 @@ class SQLiteStore:
                 raise StateError(f"State file {self.path}: {exc}") from exc
             _pause(attempt + 1)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _light(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T],
+           synchronous: Synchronous) -> _T:
+    """Run ``work`` without waiting for the disk (``synchronous=OFF``), for writes that need
+    no durability of their own: a lease lost to a power cut belongs to a dead run and is
+    taken over, and the next recorded completion flushes the whole journal anyway."""
+    conn.execute("PRAGMA synchronous=OFF")
+    try:
+        return work(conn)
+    finally:
+        conn.execute(f"PRAGMA synchronous={synchronous.value}")
 
 
 def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
