@@ -232,13 +232,7 @@ class Builder:
             opts = opts.merged(**options)
         explicit = description or opts.description
         label = callable_name(func, run.definition)
-        if description:
-            base = description
-        elif opts.description:
-            base = f"{opts.description} ({scope.label})" if scope.items else opts.description
-        else:
-            base = f"{label}({scope.label})" if scope.items else label
-        name = compiler.unique(base)
+        name = compiler.unique(_step_name(description, opts.description, label, scope))
         key = run.claim(" / ".join((*run.path, *scope.path, description or label)))
         accepts_all, names, wants_context, required = signature_of(func)
         kwargs = dict(scope.kwargs) if accepts_all else {
@@ -389,6 +383,17 @@ class Builder:
         block.add((node,))
         block.items.append(plan)
         return node
+
+
+def _step_name(description: str | None, decorated: str | None, label: str,
+               scope: _Scope) -> str:
+    """A step's display name: its description, else the decorator's or its callable's name,
+    with the items in scope (a name shown in logs, not a record key)."""
+    if description:
+        return description
+    if decorated:
+        return f"{decorated} ({scope.label})" if scope.items else decorated
+    return f"{label}({scope.label})" if scope.items else label
 
 
 def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
