@@ -319,13 +319,7 @@ class Builder:
             ) from None
         mode = self._block.mode
         for item in iterator:
-            own_key: Any = None
-            if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
-                own_key = item[2]
-                item = item[:2]
-            data, item_description = check_item(item, func, "each")
-            segment = (item_key(canonical(own_key)) if own_key is not None
-                       else _item_segment(data, key, func))
+            data, item_description, segment = _each_item(item, key, func)
             child = self._open(mode, data, item_description or description, segment)
             try:
                 yield child
@@ -394,6 +388,15 @@ def _step_name(description: str | None, decorated: str | None, label: str,
     if decorated:
         return f"{decorated} ({scope.label})" if scope.items else decorated
     return f"{label}({scope.label})" if scope.items else label
+
+
+def _each_item(item: Any, key: Any, func: Any) -> tuple[dict[str, Any], str | None, str]:
+    """An ``each`` item's arguments, description and record-key segment."""
+    if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
+        data, description = check_item(item[:2], func, "each")
+        return data, description, item_key(canonical(item[2]))
+    data, description = check_item(item, func, "each")
+    return data, description, _item_segment(data, key, func)
 
 
 def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
