@@ -50,6 +50,10 @@ def _commands(tmp_path: Path, state: str) -> list[list[str]]:
         ["state", "list", "--state", state],
         ["state", "show", "x", "--state", state],
         ["state", "forget", "x", "--state", state],
+        ["state", "cache", "list", "--state", state],
+        ["state", "cache", "clear", "--state", state],
+        ["why", str(tmp_path / "flow.py:Mark"), "--arg", f"folder={tmp_path}", "--id", "x",
+         "--state", state],
     ]
 
 

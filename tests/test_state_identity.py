@@ -165,3 +165,13 @@ def test_paths_are_json_for_items_with_dates_and_paths(tmp_path):
     from tasktronaut.state.fingerprint import canonical
 
     assert canonical({"p": Path("/a/b"), "b": (1, 2)}) == '{"b":[1,2],"p":"/a/b"}'
+
+
+def test_objects_shown_with_an_address_are_keyed_by_their_type():
+    from tasktronaut.state.fingerprint import canonical
+
+    class Thing:
+        pass
+
+    assert canonical({"t": Thing()}) == canonical({"t": Thing()})
+    assert "Thing" in canonical({"t": Thing()})

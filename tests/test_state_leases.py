@@ -128,11 +128,14 @@ def test_a_dead_pid_is_not_alive_and_this_one_is():
 
 
 def test_the_heartbeat_renews_the_lease(tmp_path):
+    from tasktronaut import Node
     from tasktronaut.engine.records import RunRecords
 
     with SQLiteStore(tmp_path / "s.db") as store:
         records = RunRecords(store, ttl=0.3)
         records.begin("pay", {}, "Pay")
+        assert store.lease("pay") is None  # not before it is known that there is work
+        records.start([Node("work to do")])
         first = store.lease("pay")
         assert first is not None
         deadline = time.monotonic() + 30
@@ -192,3 +195,29 @@ def test_after_kill_9_of_the_driver_no_step_runs_in_two_places(tmp_path):
     assert len(ends) == 1
     assert ends != [f"end-2-{orphan}"]
     assert not pid_alive(orphan)
+
+
+def test_a_fully_recorded_rerun_takes_no_lease_and_writes_nothing(tmp_path):
+    GO.set()
+    state = tmp_path / "s.db"
+    Pay.build("pay").run(state=state)
+    with SQLiteStore(state) as store:
+        store.acquire("pay", Lease.mine())  # another run holds it: a rerun has nothing to do
+        assert Pay.build("pay").run(state=store).ready
+    assert PAID == ["paid"]
+
+
+class Shifting(MemoryStore):
+    """Records that another run completes between this run's read and its lease."""
+
+    def acquire(self, process_id: str, lease: Lease, ttl: float = 30.0) -> None:
+        super().acquire(process_id, lease, ttl)
+        self.record(process_id, "Pay.pay", "paid elsewhere")
+
+
+def test_records_that_change_before_the_lease_is_taken_stop_the_run(tmp_path):
+    GO.set()
+    with pytest.raises(LeaseError, match="The records of 'pay' changed while this run was "
+                                         "starting"):
+        Pay.build("pay").run(state=Shifting())
+    assert PAID == []

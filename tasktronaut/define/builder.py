@@ -232,13 +232,7 @@ class Builder:
             opts = opts.merged(**options)
         explicit = description or opts.description
         label = callable_name(func, run.definition)
-        if description:
-            base = description
-        elif opts.description:
-            base = f"{opts.description} ({scope.label})" if scope.items else opts.description
-        else:
-            base = f"{label}({scope.label})" if scope.items else label
-        name = compiler.unique(base)
+        name = compiler.unique(_step_name(description, opts.description, label, scope))
         key = run.claim(" / ".join((*run.path, *scope.path, description or label)))
         accepts_all, names, wants_context, required = signature_of(func)
         kwargs = dict(scope.kwargs) if accepts_all else {
@@ -325,13 +319,7 @@ class Builder:
             ) from None
         mode = self._block.mode
         for item in iterator:
-            own_key: Any = None
-            if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
-                own_key = item[2]
-                item = item[:2]
-            data, item_description = check_item(item, func, "each")
-            segment = (item_key(canonical(own_key)) if own_key is not None
-                       else _item_segment(data, key, func))
+            data, item_description, segment = _each_item(item, key, func)
             child = self._open(mode, data, item_description or description, segment)
             try:
                 yield child
@@ -389,6 +377,26 @@ class Builder:
         block.add((node,))
         block.items.append(plan)
         return node
+
+
+def _step_name(description: str | None, decorated: str | None, label: str,
+               scope: _Scope) -> str:
+    """A step's display name: its description, else the decorator's or its callable's name,
+    with the items in scope (a name shown in logs, not a record key)."""
+    if description:
+        return description
+    if decorated:
+        return f"{decorated} ({scope.label})" if scope.items else decorated
+    return f"{label}({scope.label})" if scope.items else label
+
+
+def _each_item(item: Any, key: Any, func: Any) -> tuple[dict[str, Any], str | None, str]:
+    """An ``each`` item's arguments, description and record-key segment."""
+    if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
+        data, description = check_item(item[:2], func, "each")
+        return data, description, item_key(canonical(item[2]))
+    data, description = check_item(item, func, "each")
+    return data, description, _item_segment(data, key, func)
 
 
 def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:

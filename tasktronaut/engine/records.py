@@ -22,9 +22,9 @@ from typing import Any
 from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog
 from tasktronaut.model import freshness
-from tasktronaut.model.node import Node, NodeStatus
+from tasktronaut.model.node import Node, NodeKind, NodeStatus
 from tasktronaut.model.options import DEFAULT_OPTIONS
-from tasktronaut.state import DEFAULT_TTL, Lease, open_store
+from tasktronaut.state import DEFAULT_TTL, Lease, LeaseError, open_store
 from tasktronaut.state.fingerprint import differences
 
 FORCED = object()
@@ -49,6 +49,8 @@ class RunRecords:
         self._heart: threading.Thread | None = None
         self._written = False
         self._watched: list[Node] = []
+        self._seen: dict[str, dict[str, Any]] = {}
+        self._unsaved: dict[str, dict[str, str]] = {}
 
     def completed(self, process_id: str) -> dict[str, Any]:
         return dict(self.store.completed(process_id))
@@ -60,8 +62,9 @@ class RunRecords:
         return int(self.store.forget(process_id, step))
 
     def begin(self, identifier: str, arguments: dict[str, str], name: str) -> dict[str, Any]:
-        """The records of ``identifier`` for a process run with ``arguments``, once its
-        lease is held; refuse records made with other arguments (unless restarting)."""
+        """The records of ``identifier`` for a process run with ``arguments``; refuse
+        records made with other arguments (unless restarting). The lease is taken by
+        :meth:`start`, once it is known that there is work left."""
         with self._lock:
             earlier = self._begun.get(identifier)
             if earlier is None:
@@ -72,23 +75,44 @@ class RunRecords:
                     f"{name}: two processes of this run use identifier '{identifier}' with "
                     f"other arguments ({'; '.join(differences(earlier, arguments))}); give "
                     "each its own identifier", name="identifier", value=identifier)
-            return {} if self.restart and self.dry_run else self.completed(identifier)
-        if not self.dry_run:
-            self._acquire(identifier)
-        known = _call(self.store, "arguments", identifier)
+            return dict(self._seen[identifier])
         if self.restart:
-            if self.dry_run:
-                return {}
-            self.store.forget(identifier)
-        elif known is not None and known != arguments:
+            if not self.dry_run:
+                self._acquire(identifier)  # starting over writes at once: hold the lease first
+                self.store.forget(identifier)
+                _call(self.store, "set_arguments", identifier, arguments)
+            self._seen[identifier] = {}
+            return {}
+        known = _call(self.store, "arguments", identifier)
+        if known is not None and known != arguments:
             raise ArgumentError(
                 f"{name}: the records of '{identifier}' were made with other arguments: "
                 f"{'; '.join(differences(known, arguments))}. Start over with --restart "
                 f"(run(restart=True)), or forget them: tasktronaut state forget {identifier}",
                 name="identifier", value=identifier)
-        if not self.dry_run and (self.restart or known != arguments):
-            _call(self.store, "set_arguments", identifier, arguments)
-        return self.completed(identifier)
+        if known is None:
+            self._unsaved[identifier] = arguments
+        seen = self._seen[identifier] = self.completed(identifier)
+        return dict(seen)
+
+    def start(self, order: Sequence[Node]) -> None:
+        """Before the first step, if there is one: hold the lease of each identifier, check
+        that its records did not change since they were read (another run just ended),
+        write down its arguments, and make sure the store can be written at all."""
+        if self.dry_run or not any(n.status is NodeStatus.NEW and n.kind is not NodeKind.JOIN
+                                   for n in order):
+            return  # nothing will run, so nothing will be recorded
+        for identifier in list(self._begun):
+            if identifier not in self._held:
+                self._acquire(identifier)
+                if self.completed(identifier) != self._seen[identifier]:
+                    raise LeaseError(
+                        f"The records of '{identifier}' changed while this run was starting "
+                        "(another run of it just ended); run again", process_id=identifier)
+            arguments = self._unsaved.pop(identifier, None)
+            if arguments is not None:
+                _call(self.store, "set_arguments", identifier, arguments)
+        self.check_writable()
 
     def _acquire(self, identifier: str) -> None:
         acquire = getattr(self.store, "acquire", None)
@@ -187,20 +211,21 @@ def restore(order: Sequence[Node], store: Any, log: RunLog) -> None:
     inserted before it). Its dependents are then made to wait for what it followed too, so
     that the order the process describes holds on a resumed run.
     """
-    restored = False
+    done, out_of_order = NodeStatus.ALREADY_READY, False
     for node in order:
         hooks = node.hooks
         if (hooks is not None and node.status is NodeStatus.NEW and node._mark is not FORCED
                 and hooks.restore(node, store)):
-            node.status = NodeStatus.ALREADY_READY
+            node.status = done
             node._ready = True
-            restored = True
+            if not out_of_order:
+                out_of_order = any(d.status is not done for d in node._deps or ())
             log.debug(f"{node.taskname}: Completed in an earlier run")
-    if restored:
+    if out_of_order:
         keep_order(order)
     if isinstance(store, RunRecords):
         store.watch(order)
-        store.check_writable()
+        store.start(order)
 
 
 def keep_order(order: Sequence[Node]) -> None:

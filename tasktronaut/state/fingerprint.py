@@ -3,9 +3,9 @@ process identifier's records were made with, and the inputs of a ``stale_if="cha
 
 The text must be the same for equal values in every run and on every machine, so it is JSON
 with sorted keys and no spaces; values JSON cannot hold are written in a stable form of their
-own (a path as its text, a date as ISO 8601, a set sorted). An object without such a form is
-written with ``repr``, which is stable for most values but not for objects that show their
-address; give those items a key of your own.
+own (a path as its text, a date as ISO 8601, a set sorted). Any other object is written with
+``repr``, or, when that shows a memory address (which changes from run to run), as its type
+alone; give ``each`` items holding such objects a key of your own.
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ def _portable(value: Any) -> Any:
         return list(value)
     if isinstance(value, bytes):
         return value.hex()
-    return repr(value)
+    text = repr(value)
+    if " at 0x" in text:  # an address changes from run to run: only the type is stable
+        kind = type(value)
+        return f"<{kind.__module__}.{kind.__qualname__}>"
+    return text
 
 
 def canonical(value: Any) -> str:

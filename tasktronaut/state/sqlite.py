@@ -52,8 +52,7 @@ from tasktronaut.state.base import (
     to_enum,
     type_name,
 )
-from tasktronaut.state.fingerprint import fingerprint
-from tasktronaut.state.leases import DEFAULT_TTL, Lease
+from tasktronaut.state.runs import RunTables, transaction
 
 _T = TypeVar("_T")
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
@@ -81,7 +80,7 @@ def _pause(attempt: int) -> None:
     time.sleep(min(0.05 * 2 ** (attempt - 1), 2.0))
 
 
-class SQLiteStore:
+class SQLiteStore(RunTables):
     """Records in a SQLite file that survives crashes and can be shared by processes.
 
     Args:
@@ -194,7 +193,7 @@ class SQLiteStore:
             return int(conn.execute("DELETE FROM completions WHERE process_id = ?",
                                     (process_id,)).rowcount)
 
-        return self._run(lambda conn: _transaction(conn, forget_all))
+        return self._run(lambda conn: transaction(conn, forget_all))
 
     def processes(self) -> list[ProcessSummary]:
         query = (
@@ -203,68 +202,6 @@ class SQLiteStore:
         )
         rows = self._run(lambda conn: conn.execute(query).fetchall())
         return [ProcessSummary(pid, count, timestamp(last)) for pid, count, last in rows]
-
-    def arguments(self, process_id: str) -> dict[str, str] | None:
-        """The arguments the records of ``process_id`` were made with (None: not known)."""
-        query = "SELECT arguments FROM runs WHERE process_id = ?"
-        row = self._run(lambda conn: conn.execute(query, (process_id,)).fetchone())
-        if row is None:
-            return None
-        try:
-            found = json.loads(row[0])
-        except ValueError as exc:
-            raise StateError(f"State file {self.path}: unreadable arguments of "
-                             f"'{process_id}': {exc}", process_id=process_id) from exc
-        return {str(k): str(v) for k, v in found.items()}
-
-    def set_arguments(self, process_id: str, arguments: dict[str, str]) -> None:
-        """Say which arguments the records of ``process_id`` are made with."""
-        text = json.dumps(dict(arguments), sort_keys=True)
-        row = (process_id, fingerprint(arguments), text, time.time())
-        self._run(lambda conn: conn.execute(
-            "INSERT OR REPLACE INTO runs (process_id, fingerprint, arguments, recorded_at)"
-            " VALUES (?, ?, ?, ?)", row))
-
-    def acquire(self, process_id: str, lease: Lease, ttl: float = DEFAULT_TTL) -> None:
-        """Take the lease on ``process_id`` for ``lease``'s owner, or raise ``LeaseError``."""
-
-        def take(conn: sqlite3.Connection) -> None:
-            row = conn.execute("SELECT owner, pid, host, started, heartbeat FROM leases"
-                               " WHERE process_id = ?", (process_id,)).fetchone()
-            if row is not None:
-                held = Lease(*row)
-                if held.owner != lease.owner and held.holds(ttl):
-                    raise held.refusal(process_id)
-            conn.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)",
-                         (process_id, lease.owner, lease.pid, lease.host, lease.started,
-                          time.time()))
-
-        self._run(lambda conn: _transaction(conn, take))
-
-    def renew(self, process_id: str, owner: str) -> None:
-        """Refresh the heartbeat of ``owner``'s lease on ``process_id``."""
-        self._run(lambda conn: conn.execute(
-            "UPDATE leases SET heartbeat = ? WHERE process_id = ? AND owner = ?",
-            (time.time(), process_id, owner)))
-
-    def release(self, process_id: str, owner: str) -> None:
-        """Give up ``owner``'s lease on ``process_id`` (nothing if another holds it)."""
-        self._run(lambda conn: conn.execute(
-            "DELETE FROM leases WHERE process_id = ? AND owner = ?", (process_id, owner)))
-
-    def lease(self, process_id: str) -> Lease | None:
-        """The lease recorded on ``process_id``, if any (it may no longer hold)."""
-        row = self._run(lambda conn: conn.execute(
-            "SELECT owner, pid, host, started, heartbeat FROM leases WHERE process_id = ?",
-            (process_id,)).fetchone())
-        return None if row is None else Lease(*row)
-
-    def check_writable(self) -> None:
-        """Write to the file now, so that a read-only or full store is noticed before any
-        work is done rather than after."""
-        self._run(lambda conn: conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_opened', ?)",
-            (repr(time.time()),)))
 
     def close(self) -> None:
         """Close the connections of all threads. Call it once no thread uses the store."""
@@ -378,19 +315,6 @@ class SQLiteStore:
                 raise StateError(f"State file {self.path}: {exc}") from exc
             _pause(attempt + 1)
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
-    """Run ``work`` in one write transaction (rolled back if it raises)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = work(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.rollback()
-        raise
-    return result
 
 
 def _reopen(path: str, serializer: str, timeout: float, retries: int, sync: str) -> SQLiteStore:
