@@ -101,7 +101,7 @@ class Database:
                 return result
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc).lower() or attempt == 4:
-                    raise StateError(f"State file {self.path}: {exc} {getattr(exc, 'sqlite_errorname', '')}") from exc
+                    raise StateError(f"State file {self.path}: {exc}") from exc
                 time.sleep(0.05 * 2 ** attempt)
             except sqlite3.Error as exc:
                 raise StateError(f"State file {self.path}: {exc}") from exc

@@ -132,6 +132,7 @@ class SQLiteStore(RunTables):
         except BaseException:
             self.close()
             raise
+        self._file = _opened_files.add(self.path)
 
     def _open_file(self) -> None:
         """Create the file if there is none; refuse one that is not ours (writing nothing)."""
@@ -143,7 +144,8 @@ class SQLiteStore(RunTables):
                     f"Cannot create the folder of state file {self.path}: {exc}") from exc
             if schema.create(self.path):
                 return
-        schema.inspect(self.path)
+        if not _opened_files.holds(self.path):
+            schema.inspect(self.path)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r}, serializer={self.serializer.value!r})"
@@ -213,6 +215,7 @@ class SQLiteStore(RunTables):
             self._holders.clear()
         for holder in holders:
             holder.conn.close()
+        _opened_files.remove(getattr(self, "_file", None))
 
     # -- serialisation -------------------------------------------------------------------
 
@@ -315,6 +318,54 @@ class SQLiteStore(RunTables):
                 raise StateError(f"State file {self.path}: {exc}") from exc
             _pause(attempt + 1)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _OpenedFiles:
+    """The state files that stores of this process hold open, by device and inode.
+
+    Reading a file's header with ``open()`` and closing it drops every POSIX lock this
+    process holds on the file, including SQLite's: another process may then take the file for
+    unused and delete its WAL index under the connections of this one ("disk I/O error").
+    A file that a store of this process holds open was recognised when that store opened
+    it, so it is not read again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[int, int], int] = {}
+
+    @staticmethod
+    def _key(path: Path) -> tuple[int, int] | None:
+        try:
+            found = path.stat()
+        except OSError:
+            return None
+        return (found.st_dev, found.st_ino)
+
+    def holds(self, path: Path) -> bool:
+        key = self._key(path)
+        with self._lock:
+            return key is not None and self._counts.get(key, 0) > 0
+
+    def add(self, path: Path) -> tuple[int, int] | None:
+        key = self._key(path)
+        if key is not None:
+            with self._lock:
+                self._counts[key] = self._counts.get(key, 0) + 1
+        return key
+
+    def remove(self, key: tuple[int, int] | None) -> None:
+        if key is None:
+            return
+        with self._lock:
+            left = self._counts.get(key, 0) - 1
+            if left > 0:
+                self._counts[key] = left
+            else:
+                self._counts.pop(key, None)
+
+
+_opened_files = _OpenedFiles()
 
 
 def _reopen(path: str, serializer: str, timeout: float, retries: int, sync: str) -> SQLiteStore:

@@ -148,8 +148,10 @@ def test_cancel_from_another_process_stops_the_run_and_calls_on_cancelled(
     finally:
         worker.stop()
     found = lines(out)
-    assert found[-1] == "c1 cancelled"
-    assert len(found) < 20
+    assert "c1 cancelled" in found  # on_cancelled ran
+    after = found[found.index("c1 cancelled") + 1:]
+    assert len(after) <= 1  # only the step that was running when the request came
+    assert len(found) < 21
 
 
 def test_cancelling_a_queued_run_cancels_it_at_once(db: Path) -> None:
