@@ -35,10 +35,13 @@ class Call:
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = attrs.field(factory=dict)
     options: dict[str, Any] = attrs.field(factory=dict)
+    file: str | None = None
+    """The file of the target's module, used where the module cannot be imported by name."""
 
     def to_json(self) -> str:
         """The call as JSON; refuses values that JSON cannot carry."""
-        data = {"args": list(self.args), "kwargs": self.kwargs, "options": self.options}
+        data = {"args": list(self.args), "kwargs": self.kwargs, "options": self.options,
+                "file": self.file}
         try:
             return json.dumps(data, sort_keys=True)
         except (TypeError, ValueError) as exc:
@@ -48,7 +51,16 @@ class Call:
     @classmethod
     def from_json(cls, target: str, text: str) -> Call:
         data = json.loads(text)
-        return cls(target, tuple(data["args"]), data["kwargs"], data["options"])
+        return cls(target, tuple(data["args"]), data["kwargs"], data["options"],
+                   data.get("file"))
+
+
+def file_of(obj: Any) -> str | None:
+    """The absolute path of the file that defines ``obj`` (None if there is none)."""
+    inner = obj.func if isinstance(obj, TaskFunction) else obj
+    module = sys.modules.get(getattr(inner, "__module__", ""))
+    found = getattr(module, "__file__", None)
+    return None if found is None else str(Path(found).resolve())
 
 
 def name_of(obj: Any) -> str:
@@ -82,12 +94,12 @@ def call_of(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
         if args:
             raise ArgumentError("a process takes keyword arguments only", name="args",
                                 value=args)
-        return Call(name_of(target), (), dict(kwargs), dict(options or {}))
+        return Call(name_of(target), (), dict(kwargs), dict(options or {}), file_of(target))
     if isinstance(target, TaskFunction):
         if options:
             raise ArgumentError("options apply to processes only", name="options",
                                 value=options)
-        return Call(name_of(target), tuple(args), dict(kwargs))
+        return Call(name_of(target), tuple(args), dict(kwargs), file=file_of(target))
     raise ArgumentError(f"a background run needs a process class, a @task function or a "
                         f"node they built, got {target!r}", name="target", value=target)
 
@@ -97,22 +109,29 @@ def _call_of_node(node: Node) -> Call:
     if isinstance(rebuild, functools.partial):
         if rebuild.func is build_process:
             definition, _identifier, options, kwargs = rebuild.args
-            return Call(name_of(definition), (), dict(kwargs), dict(options or {}))
+            return Call(name_of(definition), (), dict(kwargs), dict(options or {}),
+                        file_of(definition))
         if rebuild.func is build_root:
             function, args, kwargs = rebuild.args[:3]
-            return Call(name_of(function), tuple(args), dict(kwargs))
+            return Call(name_of(function), tuple(args), dict(kwargs), file=file_of(function))
     raise ArgumentError(f"node '{node.taskname}' was not built by a process class or a "
                         "@task function, so it cannot be rebuilt elsewhere",
                         name="node", value=node)
 
 
-def load(target: str) -> Any:
-    """The object a target name stands for."""
+def load(target: str, file: str | None = None) -> Any:
+    """The object a target name stands for (from ``file`` if its module is not importable
+    by name here)."""
     module_name, sep, name = target.rpartition(":")
     if not sep or not module_name:
         raise ArgumentError(f"target must be pkg.module:Name or path/file.py:Name, got "
                             f"{target!r}", name="target", value=target)
-    module = _module(module_name)
+    try:
+        module = _module(module_name)
+    except ModuleNotFoundError as exc:
+        if file is None or exc.name != module_name.partition(".")[0]:
+            raise
+        module = _module(file)
     obj: Any = module
     for part in name.split("."):
         obj = getattr(obj, part)
@@ -141,7 +160,7 @@ def _module(spec: str) -> ModuleType:
 
 def build(call: Call, identifier: str) -> Node:
     """Build the graph the call names, with ``identifier`` for a process."""
-    obj = load(call.target)
+    obj = load(call.target, call.file)
     if isinstance(obj, type) and issubclass(obj, ProcessDefinition):
         return obj.build(identifier, call.options or None, **call.kwargs)
     if isinstance(obj, TaskFunction):
