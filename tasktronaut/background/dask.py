@@ -4,8 +4,10 @@
 (fire-and-forget: the task runs even after the submitting client goes away), so the run's
 actions run on the cluster. A cancel request is a Dask ``Event`` the running task polls (its
 run is then cancelled: nothing new starts and ``on_cancelled`` runs). Status comes from the
-task's future: pending (reported as running: the scheduler starts it as soon as a worker is
-free), finished, erred or cancelled.
+task's future, which the backend object that submitted keeps (Dask holds an outcome only
+for a client that wants it): pending (reported as running: the scheduler starts it as soon
+as a worker is free), finished, erred or cancelled. Use the embedded or the RQ backend to
+look a run up from another process.
 
 Needs ``pip install 'tasktronaut[dask]'``.
 """
@@ -42,6 +44,7 @@ class DaskBackend:
         self.client = client if isinstance(client, client_type) else client_type(client)
         self.state = state
         self._calls: dict[str, tuple[Call, dict[str, Any], float]] = {}
+        self._futures: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"DaskBackend({self.client!r})"
@@ -54,15 +57,17 @@ class DaskBackend:
         check_settings(settings)
         future = self.client.submit(perform, call.target, call.to_json(), settings, ident,
                                     self.state, key=_PREFIX + ident, pure=False)
-        _distributed().fire_and_forget(future)
+        _distributed().fire_and_forget(future)  # runs on even if this client goes away
+        self._futures[ident] = future  # keeps the outcome on the cluster for this client
         self._calls[ident] = (call, settings, time.time())
         return ident
 
     def _future(self, identifier: str) -> Any:
-        return _distributed().Future(_PREFIX + identifier, client=self.client)
+        return self._futures[identifier]
 
     def get(self, identifier: str) -> RunRecord | None:
-        """The run's record, from its task's future (None for a run of another client)."""
+        """The run's record, from its task's future (None for a run this backend object
+        did not submit: Dask keeps an outcome only for the client that asked for it)."""
         known = self._calls.get(identifier)
         if known is None:
             return None
@@ -95,10 +100,9 @@ class DaskBackend:
 
     def steps(self, identifier: str) -> dict[str, Any]:
         """The completed process steps the finished task reported."""
-        future = self._future(identifier)
-        if identifier not in self._calls or future.status != "finished":
+        if identifier not in self._futures or self._future(identifier).status != "finished":
             return {}
-        return dict(future.result()["steps"])
+        return dict(self._future(identifier).result()["steps"])
 
 
 def perform(target: str, call_json: str, settings: dict[str, Any], identifier: str,
