@@ -26,14 +26,18 @@ def test_submit_prints_the_id_and_a_worker_runs_it(tmp_path: Path) -> None:
                            "--state", db)
     assert (code, stdout) == (0, "job1\n")
     code, stdout, _ = _cli("status", "job1", "--state", db)
-    assert code == 1 and stdout.startswith("job1  queued")
+    assert code == 1
+    assert stdout.startswith("job1  queued")
     code, stdout, _ = _cli("runs", "--status", "queued", "--state", db)
-    assert stdout.startswith("job1  queued") and stdout.count("\n") == 1
+    assert stdout.startswith("job1  queued")
+    assert stdout.count("\n") == 1
     assert worker_process(db, "--burst").wait(60) == 0
     code, stdout, _ = _cli("wait", "job1", "--timeout", "30", "--state", db)
-    assert code == 0 and stdout.startswith("job1  succeeded")
+    assert code == 0
+    assert stdout.startswith("job1  succeeded")
     code, stdout, _ = _cli("status", "job1", "--state", db)
-    assert code == 0 and "  done: step-0\n  done: step-1\n" in stdout
+    assert code == 0
+    assert "  done: step-0\n  done: step-1\n" in stdout
     assert lines(out) == ["job1 step-0", "job1 step-1"]
     assert _cli("runs", "--status", "queued", "--state", db)[1] == ""
 
@@ -53,7 +57,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     for args, message in cases:
         code, _, stderr = _cli(*args)
         assert code == 2, (args, stderr)
-        assert stderr.count("\n") == 1 and message in stderr, stderr
+        assert stderr.count("\n") == 1, stderr
+        assert message in stderr, stderr
     _cli("submit", target("Once"), "--arg", "out=x", "--arg", "pause=0", "--state", db)
     code, _, stderr = _cli("status", "nope", "--state", db)
     assert (code, stderr) == (2, "Error: no background run 'nope'\n")
@@ -65,12 +70,14 @@ def test_schedule_add_list_remove(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     code, stdout, _ = _cli("schedule", "add", "nightly", target("Once"), "--arg", "out=x",
                            "--arg", "pause=0", "--cron", "0 2 * * *", "--state", db)
-    assert code == 0 and stdout.startswith("nightly: cron '0 2 * * *', next ")
+    assert code == 0
+    assert stdout.startswith("nightly: cron '0 2 * * *', next ")
     _cli("schedule", "add", "often", target("Once"), "--arg", "out=x", "--arg", "pause=0",
          "--every", "30", "--state", db)
     code, stdout, _ = _cli("schedule", "list", "--state", db)
     names = [line.split()[0] for line in stdout.splitlines()]
-    assert names == ["nightly", "often"] and "every 30s" in stdout
+    assert names == ["nightly", "often"]
+    assert "every 30s" in stdout
     assert _cli("schedule", "remove", "often", "--state", db)[:2] == (
         0, "removed schedule often\n")
     assert [ln.split()[0] for ln in _cli("schedule", "list", "--state", db)[1].splitlines()] \
@@ -88,10 +95,12 @@ def test_sigterm_to_the_worker_group_hands_back_its_run_and_releases_the_lease(
     os.killpg(proc.pid, signal.SIGTERM)  # what systemd and container stops do
     assert proc.wait(30) == 0
     assert time.monotonic() - sent < 5
-    assert proc.stderr is not None and "handed back t1" in proc.stderr.read()
+    assert proc.stderr is not None
+    assert "handed back t1" in proc.stderr.read()
     queue = SQLiteQueue(db)
     record = queue.get("t1")
-    assert record is not None and record.status is Status.QUEUED
+    assert record is not None
+    assert record.status is Status.QUEUED
     assert queue.store.lease("t1") is None  # the next worker need not wait for it
     queue.close()
     started = time.monotonic()

@@ -46,19 +46,21 @@ def test_handle_status_steps_record_and_wait(db: Path, tmp_path: Path) -> None:
     out = str(tmp_path / "out")
     handle = submit(Appender, state=db, identifier="h1", out=out, steps=3, pause=0.05)
     assert (handle.id, handle.ready, handle.done) == ("h1", False, False)
-    with pytest.raises(TimeoutError, match="'h1' is still queued after 0.1s"):
+    with pytest.raises(TimeoutError, match=r"'h1' is still queued after 0\.1s"):
         handle.wait(timeout=0.1)
     worker = Worker(db, poll=0.05).start()
     try:
         assert handle.wait(timeout=30) is Status.SUCCEEDED
     finally:
         worker.stop()
-    assert handle.ready and handle.done
+    assert handle.ready
+    assert handle.done
     assert {k: v for k, v in handle.steps.items() if k.startswith("step")} == {
         "step-0": 0, "step-1": 1, "step-2": 2}
     record = handle.record
     assert record.call.kwargs == {"out": out, "steps": 3, "pause": 0.05}
-    assert record.started is not None and record.finished is not None
+    assert record.started is not None
+    assert record.finished is not None
     assert record.worker == f"{os.getpid()}@{os.uname().nodename}"
     assert (record.attempts, record.error) == (1, None)
     assert lines(out) == ["h1 step-0", "h1 step-1", "h1 step-2"]
@@ -70,7 +72,8 @@ def test_a_failed_run_says_what_failed_and_can_be_resubmitted(db: Path) -> None:
         submit(Failing, state=db, identifier="f1")
     Worker(db, poll=0.05).run(until_idle=True)
     assert handle.status() is Status.FAILED
-    assert handle.record.error is not None and "no luck" in handle.record.error
+    assert handle.record.error is not None
+    assert "no luck" in handle.record.error
     assert submit(Failing, state=db, identifier="f1").status() is Status.QUEUED
 
 
@@ -81,8 +84,10 @@ def test_tasks_and_built_nodes_can_be_submitted(db: Path, tmp_path: Path) -> Non
     from_node = submit(node, state=db)
     assert from_node.id == "built"
     Worker(db, poll=0.05).run(until_idle=True)
-    assert from_task.ready and path.read_text() == "done\n"
-    assert from_node.ready and lines(tmp_path / "out") == ["built step-0"]
+    assert from_task.ready
+    assert path.read_text() == "done\n"
+    assert from_node.ready
+    assert lines(tmp_path / "out") == ["built step-0"]
 
 
 def test_bad_submissions_are_refused_before_anything_is_queued(db: Path) -> None:

@@ -60,7 +60,8 @@ def test_many_workers_at_the_same_moment_fire_once(tmp_path: Path) -> None:
         t.join()
     for q in queues:
         q.close()
-    assert len(fired) == 1 and _ids(db) == fired
+    assert len(fired) == 1
+    assert _ids(db) == fired
 
 
 def test_cron_with_a_fake_clock_and_missed_fires(tmp_path: Path) -> None:
@@ -82,7 +83,8 @@ def test_cron_with_a_fake_clock_and_missed_fires(tmp_path: Path) -> None:
     assert sorted(f for f in fired if f.startswith("backfill")) == [
         f"backfill@2030-03-0{d}T02:00:00" for d in (2, 3, 4)]
     nightly = schedules_module.get(queue, "nightly")
-    assert nightly is not None and nightly.next_due == datetime(
+    assert nightly is not None
+    assert nightly.next_due == datetime(
         2030, 3, 5, 2, 0, 0).astimezone().timestamp()
     assert {r.schedule for r in queue.runs()} == {"nightly", "backfill"}
     queue.close()
@@ -99,14 +101,16 @@ def test_at_fires_once(tmp_path: Path) -> None:
     clock.advance(3600)
     assert schedules_module.fire_due(queue, clock.now()) == []
     found = schedules_module.get(queue, "once")
-    assert found is not None and found.next_due is None
+    assert found is not None
+    assert found.next_due is None
     assert queue.get("once@2030-05-01T08:30:00").status is Status.QUEUED  # type: ignore[union-attr]
     queue.close()
 
 
 def test_bad_schedules_are_refused(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    with pytest.raises(ArgumentError, match="exactly one of every=, cron= and at=, got every, cron"):
+    with pytest.raises(ArgumentError,
+                       match="exactly one of every=, cron= and at=, got every, cron"):
         schedule(Once, every=5, cron="* * * * *", state=db, out="x", pause=0.0)
     with pytest.raises(ArgumentError, match="cron must be a cron expression"):
         schedule(Once, cron="every day", state=db, out="x", pause=0.0)
@@ -125,4 +129,5 @@ def test_a_real_clock_schedule_runs_on_a_started_worker(tmp_path: Path) -> None:
         for w in workers:
             w.stop()
     ran = lines(out)
-    assert 2 <= len(ran) <= 9 and len(ran) == len(set(ran))  # no fire ran twice
+    assert 2 <= len(ran) <= 9
+    assert len(ran) == len(set(ran))
