@@ -10,7 +10,9 @@ or ``tasktronaut worker`` processes; :class:`~tasktronaut.background.rq.RQBacken
 from __future__ import annotations
 
 import os
+import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from tasktronaut.background import schedules as _schedules
@@ -40,18 +42,36 @@ __all__ = [
 ]
 
 
+_queues: dict[str, SQLiteQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def _shared_queue(path: str | os.PathLike[str]) -> SQLiteQueue:
+    """One queue per state file and process, shared by every submit and handle."""
+    key = str(Path(path).resolve())
+    with _queues_lock:
+        queue = _queues.get(key)
+        if queue is None or queue.closed:
+            queue = _queues[key] = SQLiteQueue(path)
+        return queue
+
+
 def backend_for(backend: Any = None, state: Any = None) -> Any:
     """The backend ``backend`` stands for: an object with ``submit``/``get`` as is, a
     ``redis://`` URL an RQ backend, and ``None`` the embedded queue in ``state`` (default
-    ``.tasktronaut/state.db``)."""
+    ``.tasktronaut/state.db``; one queue object per file and process)."""
     if backend is None:
-        return SQLiteQueue(DEFAULT_STATE_PATH if state is None else state)
+        if isinstance(state, SQLiteQueue):
+            return state
+        if state is None or isinstance(state, (str, os.PathLike)):
+            return _shared_queue(DEFAULT_STATE_PATH if state is None else state)
+        return SQLiteQueue(state)
     if isinstance(backend, str) and backend.startswith(("redis://", "rediss://", "unix://")):
         from tasktronaut.background.rq import RQBackend
 
         return RQBackend(backend)
     if isinstance(backend, (str, os.PathLike)):
-        return SQLiteQueue(backend)
+        return _shared_queue(backend)
     return backend
 
 
@@ -81,11 +101,7 @@ def schedule(target: Any, *, name: str | None = None, every: float | None = None
     expression, or once ``at`` a time. ``name`` defaults to the target's name; adding a
     schedule of an existing name replaces it."""
     call = call_of(target, (), arguments, options)
-    queue = backend_for(None, state)
-    try:
-        label = name or call.target.rpartition(":")[2]
-        now = None if clock is None else clock.now()
-        return _schedules.add(queue, label, call, settings or {}, every=every, cron=cron,
-                              at=at, catch_up=catch_up, now=now)
-    finally:
-        queue.close()
+    label = name or call.target.rpartition(":")[2]
+    now = None if clock is None else clock.now()
+    return _schedules.add(backend_for(None, state), label, call, settings or {}, every=every,
+                          cron=cron, at=at, catch_up=catch_up, now=now)

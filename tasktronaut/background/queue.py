@@ -123,6 +123,11 @@ class SQLiteQueue:
     def __repr__(self) -> str:
         return f"SQLiteQueue({str(self.path)!r})"
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self.db.closed
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (SQLiteQueue, (str(self.path), self.lease_ttl))
 

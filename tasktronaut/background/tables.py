@@ -12,6 +12,7 @@ Every connection here is this module's own (one per thread), opened on a file th
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -65,9 +66,15 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self.closed = False
         self.write(_ensure_tables)
 
     def connection(self) -> sqlite3.Connection:
+        if self.closed:
+            raise StateError(f"the queue of state file {self.path} is closed")
+        if self._pid != os.getpid():  # forked: the parent's connections are not ours to use
+            self._pid, self._local, self._all = os.getpid(), threading.local(), []
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
@@ -109,6 +116,7 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
+            self.closed = True
             conns, self._all = self._all, []
         for conn in conns:
             conn.close()
