@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -32,7 +33,7 @@ class FiveAtOnce(ProcessDefinition):
     """The first step cancels the process; the second holds its worker until it sees that."""
 
     process_execution_mode = ExecutionMode.CONCURRENT
-    started: list[str] = []
+    started: ClassVar[list[str]] = []
 
     def define_process(self, builder):
         builder.task(self.cancel)
@@ -255,7 +256,8 @@ def test_observers_hear_every_node_once_in_order(threads):
     watcher = Watcher()
     leaves.build(set(), 3).run(threads=threads, observers=[watcher])
     kinds = [k for k, _ in watcher.events]
-    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert kinds[0] == "run_started"
+    assert kinds[-1] == "run_finished"
     finished = [v for k, v in watcher.events if k == "node_finished"]
     assert sorted(finished) == ["leaf 0=ready", "leaf 1=ready", "leaf 2=ready", "leaves=ready"]
     for i in range(3):
@@ -297,7 +299,8 @@ def test_a_reused_thread_pool_serves_many_runs():
     for _ in range(30):
         done: set = set()
         root = leaves.build(done, 5).run(executor=pool)
-        assert root.ready and done == set(range(5))
+        assert root.ready
+        assert done == set(range(5))
 
 
 def test_thread_workers_start_only_as_jobs_arrive():
@@ -312,4 +315,5 @@ def test_thread_workers_start_only_as_jobs_arrive():
         seen.append(threading.active_count())
 
     count_threads.build().run(threads=500)
-    assert seen and seen[0] - before <= 2
+    assert seen
+    assert seen[0] - before <= 2

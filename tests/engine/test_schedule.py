@@ -145,7 +145,7 @@ def test_every_node_is_released_exactly_once_after_its_requirements(case, rng):
 @settings(max_examples=60, deadline=None)
 @given(dags())
 def test_the_predicted_order_respects_every_requirement(case):
-    edges, ready, priorities = case
+    edges, _ready, priorities = case
     nodes = graph(edges, **priorities)
     names = [n.taskname for n in predicted_order(nodes)]
     assert sorted(names) == sorted(edges)
