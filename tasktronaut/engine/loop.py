@@ -140,6 +140,9 @@ class _Run:
                     continue
             if dispatch.in_flight:
                 self._collect()
+            elif dispatch.parked and stop.reason is None:
+                for node in dispatch.unpark():
+                    start(node)
             elif schedule.waiting and stop.reason is None:
                 self._sleep_until_due()
             else:
@@ -162,7 +165,7 @@ class _Run:
             self.release(node)
             return
         dispatch = self.dispatch
-        executor = dispatch.route(node)
+        executor = dispatch.route(node, alone=not self.schedule)
         if executor is not None and not dispatch.has_room(executor, node):
             dispatch.park(executor, node)
             return
