@@ -427,21 +427,23 @@ def leaf():
     yield None
 
 
+# Yields in a loop: too few for the decorator to see, so they are found when built.
 @task
 def yields_nothing():
-    return
-    yield  # pragma: no cover
+    for value in ():
+        yield value  # pragma: no cover
 
 
 @task
 def yields_only_a_name():
-    yield "only a name"
+    for value in ("only a name",):
+        yield value
 
 
 @task
 def yields_no_requirements():
-    yield "no requirements"
-    yield Asset(None, lambda: False)
+    for value in ("no requirements", Asset(None, lambda: False)):
+        yield value
 
 
 @task

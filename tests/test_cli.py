@@ -86,6 +86,8 @@ def both(a: Path, b: Path):
 def broken_build(path: Path):
     yield "broken"
     raise KeyError("configuration")
+    yield None  # never reached: here for the decorator, which counts a task's yields
+    yield None
 
 
 def plain(path):

@@ -51,15 +51,17 @@ def leaf():
     yield None
 
 
+# Yields in a loop, so that the decorator cannot count them: found when the graph is built.
 @task
 def no_assets():
-    yield "no assets"
+    for value in ("no assets",):
+        yield value
 
 
 @task
 def no_requirements():
-    yield "no requirements"
-    yield Asset(None, lambda: False)
+    for value in ("no requirements", Asset(None, lambda: False)):
+        yield value
 
 
 @task

@@ -9,18 +9,23 @@ even constructed. Calling a task function outside any task builds the graph and 
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import functools
 import importlib
 import inspect
 import pickle
+import textwrap
+from contextvars import ContextVar
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar, cast, overload
 
 import attrs
 
 from tasktronaut.define.session import Session, current_session
+from tasktronaut.define.signature import annotate
 from tasktronaut.engine import check_settings
-from tasktronaut.errors import ArgumentError, CycleError, ProtocolError
+from tasktronaut.errors import ArgumentError, CycleError, ProtocolError, TasktronautError
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.assets import Asset
 from tasktronaut.model.node import Node, NodeKind, ReqT, check_assets
@@ -31,6 +36,8 @@ RESERVED = ("dry_run", "threads", "log", "processes", "executor")
 OPTIONS_ATTR = "__tasktronaut_options__"
 _BUILDING = object()
 _COLLECTION, _EXTERNAL = NodeKind.COLLECTION, NodeKind.EXTERNAL
+_acting: ContextVar[Node | None] = ContextVar("tasktronaut_acting", default=None)
+"""The asset task whose action runs in this context (to warn about task calls inside it)."""
 
 
 class TaskFunction:
@@ -56,6 +63,12 @@ class TaskFunction:
             check_settings(**settings)
             root = build_root(self, args, kwargs, log=settings.get("log"))
             return root.run(**settings)
+        acting = _acting.get()
+        if acting is not None:
+            session.log.warning(
+                f"{acting.taskname}: called the task function {self.__qualname__} inside its "
+                "action, where it does not run; yield it as a requirement instead"
+            )
         return _call(session, self, args, kwargs)
 
     def build(self, *args: Any, **kwargs: Any) -> Node:
@@ -130,6 +143,9 @@ def _call(session: Session, function: TaskFunction, args: tuple[Any, ...],
         name = next(gen)
     except StopIteration:
         raise ProtocolError(function.__qualname__, "stopped before yielding its name") from None
+    except Exception as e:
+        annotate(e, f"in task function {function.__qualname__}, before it yielded its name")
+        raise
     if type(name) is not str:
         gen.close()
         raise ProtocolError(function.__qualname__,
@@ -158,6 +174,8 @@ def _call(session: Session, function: TaskFunction, args: tuple[Any, ...],
             gen.close()
             if isinstance(e, StopIteration):
                 raise ProtocolError(name, "stopped before yielding asset(s)") from None
+            if isinstance(e, Exception) and not isinstance(e, TasktronautError):
+                annotate(e, f"in task '{name}', before it yielded its asset(s)")
             raise
         if kind is _EXTERNAL:
             gen.close()
@@ -200,6 +218,11 @@ def _requirements(node: Node) -> ReqT:
             return req
         except StopIteration:
             raise ProtocolError(node.taskname, "stopped before yielding requirement(s)") from None
+        except TasktronautError:
+            raise
+        except Exception as e:
+            annotate(e, f"in task '{node.taskname}', before it yielded its requirement(s)")
+            raise
     return cast(ReqT, _in_session(node, _next, gen, node.taskname, "requirement(s)"))
 
 
@@ -214,9 +237,13 @@ def _action(node: Node) -> None:
     if gen is None:
         gen = _fresh_generator(node)
     node._gen = None
-    for _ in gen:
-        gen.close()
-        raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
+    token = _acting.set(node)
+    try:
+        for _ in gen:
+            gen.close()
+            raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
+    finally:
+        _acting.reset(token)
 
 
 def _fresh_generator(node: Node) -> Generator[Any, Any, Any]:
@@ -299,6 +326,7 @@ def task(func: Any = None, /, **options: Any) -> Any:
         if not callable(f):
             raise TypeError(f"@task decorates functions, got {f!r}")
         if inspect.isgeneratorfunction(f):
+            check_yields(f, "task")
             for name in ("asset", "cache_key", "cache_ttl"):
                 if getattr(opts, name) is not None:
                     raise ArgumentError(
@@ -308,6 +336,8 @@ def task(func: Any = None, /, **options: Any) -> Any:
                     )
             return TaskFunction(f, NodeKind.TASK, opts)
         setattr(f, OPTIONS_ATTR, opts)
+        with contextlib.suppress(AttributeError, TypeError):
+            f.description = opts.description  # as tasktronaut 0.3 did
         return f
 
     return decorate(func) if func is not None else decorate
@@ -332,14 +362,62 @@ def external(func: Callable[..., Generator[Any, Any, Any]]) -> Any:
 def _generator(func: Any, decorator: str) -> Any:
     if not inspect.isgeneratorfunction(func):
         raise TypeError(f"@{decorator} needs a generator function, got {func!r}")
+    check_yields(func, decorator)
     return func
+
+
+_NEEDED = {"task": (3, "its name, its asset(s) and its requirement(s)"),
+           "collection": (2, "its name and its requirement(s)"),
+           "external": (2, "its name and its asset(s)")}
+
+
+def check_yields(func: Any, decorator: str) -> None:
+    """Refuse a task function with visibly too few ``yield`` s for its kind.
+
+    A task that forgets ``yield None`` would run its action while its requirements are read
+    (in a dry run or a ``graph`` too). Only a definite shortfall is refused: yields in loops,
+    ``yield from`` or unreadable source are given the benefit of the doubt.
+    """
+    needed, what = _NEEDED[decorator]
+    count = count_yields(func)
+    if count is not None and count < needed:
+        raise ProtocolError(
+            func.__qualname__,
+            f"has {count} yield(s) but a @{decorator} yields {what}, in that order; "
+            "yield None for none",
+        )
+
+
+def count_yields(func: Any) -> int | None:
+    """The number of ``yield`` statements in ``func``'s own body, or None if unknowable."""
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return None
+    body = tree.body[0] if tree.body else None
+    if not isinstance(body, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    count = 0
+    todo: list[tuple[ast.AST, bool]] = [(stmt, False) for stmt in body.body]
+    while todo:
+        node, looped = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.YieldFrom) or (isinstance(node, ast.Yield) and looped):
+            return None
+        count += isinstance(node, ast.Yield)
+        inner = looped or isinstance(node, (ast.For, ast.While, ast.AsyncFor, ast.comprehension))
+        todo.extend((child, inner) for child in ast.iter_child_nodes(node))
+    return count
 
 
 def tasknames(obj: object) -> list[str]:
     """The names of the public task functions found on ``obj`` (e.g. a module), sorted."""
     return sorted(
         name for name in dir(obj)
-        if not name.startswith("_") and isinstance(getattr(obj, name, None), TaskFunction)
+        if not name.startswith("_") and isinstance(found := getattr(obj, name, None), TaskFunction)
+        and not getattr(found.func, "__isabstractmethod__", False)
     )
 
 
