@@ -685,6 +685,7 @@ def test_a_module_from_the_working_directory(tmp_path):
             """Say hello."""
             yield f"hello {n + 1}"
             yield Asset(n, lambda: True)
+            yield None
     '''))
     result = _run(_program(), "run", "localflows.hello", "41", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
