@@ -424,7 +424,7 @@ class Builder:
 
 
 def build_process(definition: type[ProcessDefinition], identifier: str | None,
-                  options: dict[str, Any] | None, kwargs: dict[str, Any]) -> Node:
+                  options: Any, kwargs: dict[str, Any]) -> Node:
     """Compile ``definition`` into nodes; inside another graph's build, join that graph.
 
     ``options`` is a dict or (as in tasktronaut 0.3) a ``SimpleNamespace``.

@@ -16,8 +16,8 @@ import importlib
 import inspect
 import pickle
 import textwrap
-from contextvars import ContextVar
 from collections.abc import Callable, Generator
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast, overload
 
 import attrs

@@ -67,7 +67,8 @@ def call_with(func: Any, kwargs: dict[str, Any], what: str = "") -> Any:
     """Call ``func`` with the arguments its signature accepts."""
     if not callable(func):
         where = f"{what} needs" if what else "expected"
-        raise ArgumentError(f"{where} a function, got {short_repr(func)}", name=what or "func", value=func)
+        raise ArgumentError(f"{where} a function, got {short_repr(func)}", name=what or "func",
+                            value=func)
     accepts_all, names, _, _ = signature_of(func)
     return func(**(kwargs if accepts_all else {k: v for k, v in kwargs.items() if k in names}))
 

@@ -54,7 +54,7 @@ class Options(SimpleNamespace):
             return dict(self.__dict__) == dict(other)
         return super().__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 @attrs.frozen
@@ -65,7 +65,7 @@ class StepView:
     kwargs: dict[str, Any]
     description: str | None
     name: str
-    node: Node = attrs.field(repr=False, eq=False)
+    node: Node | None = attrs.field(repr=False, eq=False)
 
     @property
     def is_process(self) -> bool:
@@ -111,7 +111,7 @@ def _views(items: list[dict[str, Any]], nodes: dict[str, Node]) -> list[StepView
             node = nodes.get(item["step"])
             func = getattr(node.call, "function", None) if node is not None else None
             out.append(StepView(func, dict(item.get("kwargs", {})), item.get("description"),
-                                item["step"], node))  # type: ignore[arg-type]
+                                item["step"], node))
         elif "process" in item:
             out.append(BlockView(item["mode"], _views(item["steps"], nodes), None,
                                  item["process"]))
