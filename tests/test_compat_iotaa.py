@@ -133,7 +133,7 @@ def test_a_task_with_too_few_yields_is_refused_when_decorated():
 def test_yields_the_decorator_cannot_count_are_accepted():
     @task
     def looped():
-        for value in ("looped", Asset(None, lambda: True), None):
+        for value in ("looped", Asset(None, lambda: True), None):  # noqa: UP028
             yield value
 
     @task

@@ -295,10 +295,11 @@ class Nested(ProcessDefinition):
 
 def test_blocks_and_sub_processes_are_nested_processes_in_the_steps_list():
     a, block, sub = Nested.build(name="ada", times=1).steps
-    assert a.func.__name__ == "a" and not a.is_process
-    assert block.is_process and block.mode == "concurrent" and block.description == "both"
+    assert (a.func.__name__, a.is_process) == ("a", False)
+    assert (block.is_process, block.mode, block.description) == (True, "concurrent", "both")
     assert [s.func.__name__ for s in block.steps] == ["b", "c"]
-    assert sub.is_process and [s.func.__name__ for s in sub.steps] == ["greet"]
+    assert sub.is_process
+    assert [s.func.__name__ for s in sub.steps] == ["greet"]
 
 
 # -- constraints (0.3 validated with pydantic) ---------------------------------------------------
@@ -308,7 +309,7 @@ class Bounded(ProcessDefinition):
     def define_process(self, builder):
         builder.expected_arguments(
             count=Annotated[int, at.Gt(0)],
-            ratio=Optional[Annotated[float, at.Interval(ge=0, le=1)]],
+            ratio=Optional[Annotated[float, at.Interval(ge=0, le=1)]],  # noqa: UP045
             tags=list[Annotated[str, at.MinLen(2)]],
         )
 
@@ -354,7 +355,7 @@ def test_constraints_inside_a_pydantic_style_field_are_enforced():
         PydanticStyle.build(port=70000, even=4, upper="OK")
     with pytest.raises(ValueError, match="'even' must be a multiple of 2, got 3"):
         PydanticStyle.build(port=80, even=3, upper="OK")
-    with pytest.raises(ValueError, match="'upper' must be accepted by str.isupper"):
+    with pytest.raises(ValueError, match=r"'upper' must be accepted by str\.isupper"):
         PydanticStyle.build(port=80, even=2, upper="no")
 
 
