@@ -516,7 +516,8 @@ def test_click_usage_errors_are_one_line_too(workflows):
 def test_an_error_in_the_workflow_code_while_building_exits_1(workflows, tmp_path):
     result = invoke("run", f"{workflows}:broken_build", tmp_path)
     assert result.exit_code == 1
-    assert error_line(result) == "Error: KeyError: 'configuration'"
+    assert error_line(result) == (
+        "Error: in task 'broken', before it yielded its asset(s): KeyError: 'configuration'")
 
 
 # -- progress and summary --------------------------------------------------------------------------

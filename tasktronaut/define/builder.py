@@ -516,7 +516,8 @@ def probe_expected_arguments(definition: type[ProcessDefinition],
     """The types ``definition`` declares with ``expected_arguments`` (before any step)."""
     probe = _Probe(dict(options or {}))
     with suppress(_StopProbe):
-        definition().define_process(probe)
+        _user_code(f"in {definition.__qualname__}.define_process",
+                   definition().define_process, probe)
     return probe.expected
 
 
