@@ -16,9 +16,9 @@ import importlib
 import inspect
 import pickle
 import textwrap
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from contextvars import ContextVar
-from typing import Any, TypeVar, cast, overload
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 import attrs
 
@@ -32,6 +32,10 @@ from tasktronaut.model.node import Node, NodeKind, ReqT, check_assets
 from tasktronaut.model.options import DEFAULT_OPTIONS, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+TaskGen = Iterator[Any]
+"""What a task function returns when called: a generator (typed loosely, as users write
+``-> Iterator[...]`` or ``-> Generator[...]``)."""
 RESERVED = ("dry_run", "threads", "log", "processes", "executor")
 OPTIONS_ATTR = "__tasktronaut_options__"
 _BUILDING = object()
@@ -40,7 +44,7 @@ _acting: ContextVar[Node | None] = ContextVar("tasktronaut_acting", default=None
 """The asset task whose action runs in this context (to warn about task calls inside it)."""
 
 
-class TaskFunction:
+class TaskFunction(Generic[P]):
     """A decorated task function. Inside a task, calling it returns a node; outside, it runs.
 
     ``fn.build(*args, **kwargs)`` builds the graph without running anything; run it later with
@@ -48,11 +52,11 @@ class TaskFunction:
     ``processes`` and ``executor``.
     """
 
-    def __init__(self, func: Callable[..., Generator[Any, Any, Any]], kind: NodeKind,
+    def __init__(self, func: Callable[P, TaskGen], kind: NodeKind,
                  options: TaskOptions = DEFAULT_OPTIONS) -> None:
         functools.update_wrapper(self, func)
         self.__qualname__: str = func.__qualname__
-        self.func = func
+        self.func = cast(Callable[..., Generator[Any, Any, Any]], func)
         self.kind = kind
         self.options = options
 
@@ -71,7 +75,7 @@ class TaskFunction:
             )
         return _call(session, self, args, kwargs)
 
-    def build(self, *args: Any, **kwargs: Any) -> Node:
+    def build(self, *args: P.args, **kwargs: P.kwargs) -> Node:
         """Build the graph rooted at this task with these arguments; run nothing."""
         return build_root(self, args, kwargs)
 
@@ -107,7 +111,7 @@ class TaskFunction:
 class BoundTaskFunction:
     """A task function that is a method, bound to its instance."""
 
-    def __init__(self, function: TaskFunction, obj: Any) -> None:
+    def __init__(self, function: TaskFunction[...], obj: Any) -> None:
         self.function = function
         self.obj = obj
         self.__doc__ = function.__doc__
@@ -123,7 +127,7 @@ class BoundTaskFunction:
         return f"<bound {self.function!r} of {self.obj!r}>"
 
 
-def build_root(function: TaskFunction, args: tuple[Any, ...], kwargs: dict[str, Any],
+def build_root(function: TaskFunction[...], args: tuple[Any, ...], kwargs: dict[str, Any],
                log: Any = None) -> Node:
     """Build (and expand) the graph rooted at ``function(*args, **kwargs)`` in a new session."""
     session = Session(log=RunLog(log))
@@ -132,7 +136,7 @@ def build_root(function: TaskFunction, args: tuple[Any, ...], kwargs: dict[str, 
     return root
 
 
-def _call(session: Session, function: TaskFunction, args: tuple[Any, ...],
+def _call(session: Session, function: TaskFunction[...], args: tuple[Any, ...],
           kwargs: dict[str, Any]) -> Node:
     """Read a task function up to its assets and return its node (or the one of that name).
 
@@ -189,7 +193,7 @@ def _call(session: Session, function: TaskFunction, args: tuple[Any, ...],
     return node
 
 
-def _warn_same_name(session: Session, rep: Node, function: TaskFunction) -> None:
+def _warn_same_name(session: Session, rep: Node, function: TaskFunction[...]) -> None:
     name = rep.taskname
     other = rep.call[0]
     if name not in session.warned and isinstance(other, TaskFunction):
@@ -252,7 +256,7 @@ def _fresh_generator(node: Node) -> Generator[Any, Any, Any]:
     return _advanced(function, args, kwargs, node.taskname)
 
 
-def _advanced(function: TaskFunction, args: tuple[Any, ...], kwargs: dict[str, Any],
+def _advanced(function: TaskFunction[...], args: tuple[Any, ...], kwargs: dict[str, Any],
               name: str) -> Generator[Any, Any, Any]:
     gen: Generator[Any, Any, Any] = function.func(*args, **kwargs)
     for what in ("its name", "asset(s)", "requirement(s)"):
@@ -276,7 +280,7 @@ class RemoteTask:
     parent, so such tasks need assets the parent can observe (files, databases).
     """
 
-    function: TaskFunction
+    function: TaskFunction[...]
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     name: str
@@ -305,12 +309,26 @@ def _in_session(node: Node, fn: Callable[..., Any], *args: Any) -> Any:
         current_session.reset(token)
 
 
+class _TaskDecorator(Protocol):
+    """What ``@task(...)`` with options returns, typed like ``@task`` itself."""
+
+    @overload
+    def __call__(self, func: Callable[P, TaskGen], /) -> TaskFunction[P]: ...
+
+    @overload
+    def __call__(self, func: F, /) -> F: ...
+
+
+@overload
+def task(func: Callable[P, TaskGen], /) -> TaskFunction[P]: ...
+
+
 @overload
 def task(func: F, /) -> F: ...
 
 
 @overload
-def task(func: None = None, /, **options: Any) -> Callable[[F], F]: ...
+def task(func: None = None, /, **options: Any) -> _TaskDecorator: ...
 
 
 def task(func: Any = None, /, **options: Any) -> Any:
@@ -343,7 +361,7 @@ def task(func: Any = None, /, **options: Any) -> Any:
     return decorate(func) if func is not None else decorate
 
 
-def collection(func: Callable[..., Generator[Any, Any, Any]]) -> Any:
+def collection(func: Callable[P, TaskGen]) -> TaskFunction[P]:
     """Declare a collection: a generator yielding its name, then the tasks it gathers.
 
     A collection is ready when all its requirements are; it has no action of its own.
@@ -351,7 +369,7 @@ def collection(func: Callable[..., Generator[Any, Any, Any]]) -> Any:
     return TaskFunction(_generator(func, "collection"), NodeKind.COLLECTION)
 
 
-def external(func: Callable[..., Generator[Any, Any, Any]]) -> Any:
+def external(func: Callable[P, TaskGen]) -> TaskFunction[P]:
     """Declare an external asset: a generator yielding its name, then its asset(s).
 
     Nothing in the workflow can make it ready; it only reports whether it is.

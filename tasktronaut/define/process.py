@@ -8,21 +8,30 @@ runs (per-process state, the step ``Context``) is in :mod:`tasktronaut.define.st
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+import attrs
+
 from tasktronaut.define.builder import GeneratedId, build_process, probe_expected_arguments
 from tasktronaut.define.steps import Context, ExecutionMode
-from tasktronaut.engine import check_settings
+from tasktronaut.engine import RunSettings, check_settings
+from tasktronaut.engine import run as engine_run
 from tasktronaut.logs import log
 from tasktronaut.model.node import Node
 
 __all__ = ["Context", "ExecutionMode", "ProcessDefinition"]
 
 RUN_SETTINGS = frozenset({"threads", "processes", "executor", "dry_run", "log", "fail_fast",
-                          "listener", "state", "grace"})
-"""Keywords ``Definition.run(...)`` takes as run settings, never as process arguments."""
+                          "listener", "state", "grace"}) | frozenset(
+    name for name, p in inspect.signature(engine_run).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY
+)
+"""Keywords ``Definition.run(...)`` takes as run settings (those of ``Node.run``), never as
+process arguments."""
+_CHECKED = frozenset(attrs.fields_dict(RunSettings)) | {"log"}
 _CLASS_API = ("build", "run", "expected_types")
 
 
@@ -85,12 +94,12 @@ class ProcessDefinition:
     def run(cls, identifier: str | None = None, options: Any = None, **kwargs: Any) -> Node:
         """Build the process and run it; return the root node (``.ready`` tells the outcome).
 
-        Run settings (``threads``, ``processes``, ``executor``, ``dry_run``, ``log``,
-        ``fail_fast``, ``listener``, ``state``, ``grace``) go to the run; every other keyword
-        is a process argument.
+        The settings :meth:`Node.run` takes (``threads``, ``processes``, ``executor``,
+        ``dry_run``, ``log``, ``fail_fast``, ``state``, ...) go to the run, and are checked
+        before anything is built; every other keyword is a process argument.
         """
         settings = {k: kwargs.pop(k) for k in RUN_SETTINGS if k in kwargs}
-        check_settings(**settings)
+        check_settings(**{k: v for k, v in settings.items() if k in _CHECKED})
         root = build_process(cls, identifier, options, kwargs)
         return root.run(**settings)
 
