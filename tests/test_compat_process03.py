@@ -7,6 +7,7 @@ differences are listed, with their reasons, in docs/migrating.md.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Annotated, Any, ClassVar, Optional
 
@@ -394,3 +395,27 @@ def test_context_result_inside_an_iteration_means_that_iterations_step():
     root = PerItem.run()
     assert root.ready
     assert [v for k, v in root.ref.items() if k.startswith("PerItem.use")] == [11, 22, 33]
+
+
+class ThreeArgumentAround(ProcessDefinition):
+    """An ``around_task`` override written for 0.3: no ``context`` parameter."""
+
+    seen: ClassVar[list[tuple[str, str, str]]] = []
+
+    def define_process(self, builder):
+        builder.task(self.step, description="The step")
+
+    def step(self):
+        ThreeArgumentAround.seen.append(("ran", "", ""))
+
+    @contextmanager
+    def around_task(self, identifier, step, description):
+        ThreeArgumentAround.seen.append((identifier, step, description))
+        yield
+
+
+def test_an_around_task_without_context_still_wraps_each_step():
+    ThreeArgumentAround.seen.clear()
+    root = ThreeArgumentAround.run("r")
+    assert root.ready
+    assert ThreeArgumentAround.seen == [("r", "The step", "The step"), ("ran", "", "")]

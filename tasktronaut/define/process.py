@@ -8,6 +8,7 @@ runs (per-process state, the step ``Context``) is in :mod:`tasktronaut.define.st
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,29 @@ class _ClassAPI:
         return getter(obj, objtype) if getter is not None else self.own
 
 
+def _without_context(hook: Any) -> bool:
+    """Whether an ``around_task`` override takes 0.3's three arguments (no ``context``)."""
+    try:
+        params = list(inspect.signature(hook).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                  inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+    return len(positional) == 3 and not variadic and "context" not in {p.name for p in params}
+
+
+def _dropping_context(hook: Any) -> Any:
+    """Adapt a three-argument ``around_task`` to the engine's call with a context."""
+
+    @functools.wraps(hook)
+    def around_task(self: Any, identifier: Any, step: str, description: str,
+                    context: Any = None) -> Any:
+        return hook(self, identifier, step, description)
+
+    return around_task
+
+
 class ProcessDefinition:
     """Subclass this and implement :meth:`define_process` to describe a process.
 
@@ -75,6 +99,9 @@ class ProcessDefinition:
             own = cls.__dict__.get(name)
             if own is not None and not isinstance(own, _ClassAPI):
                 setattr(cls, name, _ClassAPI(ProcessDefinition.__dict__[name], own))
+        around = cls.__dict__.get("around_task")
+        if around is not None and _without_context(around):
+            cls.around_task = _dropping_context(around)  # type: ignore[method-assign]
 
     def define_process(self, builder: Any) -> None:
         """Describe the process with ``builder`` (a :class:`~tasktronaut.Builder`)."""
