@@ -9,16 +9,19 @@ import sys
 import textwrap
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner
 
 from tasktronaut.cli import cli
+from tasktronaut.cli.convert import ConversionError, convert
 
 FLOWS = '''
 import os
-from typing import Optional
+from typing import Annotated, Optional
 
 import attrs
+from annotated_types import Gt
 from tasktronaut import Asset, ProcessDefinition, task
 
 
@@ -59,6 +62,26 @@ class BrokenItems(ProcessDefinition):
 
     def load(self, n):
         return n
+
+
+class Probed(ProcessDefinition):
+    """Has a step named like the class API; the command line must not call it to probe."""
+
+    def define_process(self, builder):
+        builder.expected_arguments(count=Annotated[int, Gt(0)])
+        builder.task(self.expected_types)
+
+    def expected_types(self, count):
+        print("STEP RAN", count)
+        return count
+
+
+class Undeclared(ProcessDefinition):
+    def define_process(self, builder):
+        builder.task(self.echo)
+
+    def echo(self, **kwargs):
+        print("ECHO", sorted(kwargs.items()))
 
 
 @task
@@ -270,3 +293,46 @@ def test_the_positional_reorder_keeps_a_double_dash(flows, tmp_path):
                           cwd=tmp_path, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "where.txt").read_text() == "-3.0 -4.0"
+
+
+def test_a_step_named_expected_types_runs_once_as_a_step(flows):
+    result = invoke("run", f"{flows}:Probed", "--arg", "count=3")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("STEP RAN 3") == 1
+
+
+def test_an_annotated_constraint_is_a_usage_error_on_the_command_line(flows):
+    result = invoke("run", f"{flows}:Probed", "--arg", "count=-1")
+    assert error_line(result) == "Error: Probed: argument 'count' must be > 0, got -1"
+
+
+def test_a_process_that_declares_no_arguments_takes_any_arg(flows):
+    result = invoke("run", f"{flows}:Undeclared", "--arg", "colour=blue")
+    assert result.exit_code == 0, result.stderr
+    assert "ECHO [('colour', 'blue')]" in result.stdout
+
+
+@attrs.define
+class Inner:
+    host: str = "x"
+
+
+@attrs.define
+class Outer:
+    inner: Inner
+
+
+def test_a_nested_attrs_value_names_what_is_wrong():
+    with pytest.raises(ConversionError, match=r"'db1' is not a JSON object at \.inner"):
+        convert('{"inner": "db1"}', Outer, "outer")
+
+
+def test_a_sub_command_table_in_pyproject_toml(tmp_path):
+    from tasktronaut.cli.config import default_map
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tasktronaut]\nthreads = 2\n[tool.tasktronaut.state.list]\nstate = "x.db"\n')
+    defaults, path = default_map(cli, tmp_path)
+    assert path == tmp_path / "pyproject.toml"
+    assert defaults["run"]["threads"] == 2
+    assert defaults["state"]["list"] == {"path": "x.db"}

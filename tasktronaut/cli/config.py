@@ -83,7 +83,11 @@ def _options_by_key(command: click.Command) -> dict[str, click.Option]:
 
 
 def default_map(group: click.Group, start: Path) -> tuple[dict[str, Any] | None, Path | None]:
-    """click's ``default_map`` from ``[tool.tasktronaut]`` in the nearest ``pyproject.toml``."""
+    """click's ``default_map`` from ``[tool.tasktronaut]`` in the nearest ``pyproject.toml``.
+
+    Keys that are not a command's name apply to every command with that option; a sub-table
+    named after a command (``[tool.tasktronaut.run]``) applies to that command only.
+    """
     path = find_pyproject(start)
     if path is None:
         return None, None
@@ -92,24 +96,36 @@ def default_map(group: click.Group, start: Path) -> tuple[dict[str, Any] | None,
         return None, path
     if not isinstance(table, dict):
         raise CliError(f"{TABLE} in {path} must be a table")
-    commands = group.commands
-    shared = {k: v for k, v in table.items() if not (k in commands and isinstance(v, dict))}
-    result: dict[str, Any] = {}
+    shared = {k: v for k, v in table.items() if not _is_command_table(group, k, v)}
     known: set[str] = set()
-    for name, command in commands.items():
-        by_key = _options_by_key(command)
-        known.update(by_key)
-        sub = table.get(name)
-        own: dict[str, Any] = sub if isinstance(sub, dict) else {}
-        for key in own:
-            _known_key(key, by_key, f"[tool.tasktronaut.{name}]", path)
-        values = {by_key[k].name: v for k, v in shared.items() if k in by_key}
-        values.update({by_key[k].name: v for k, v in own.items()})
-        if values:
-            result[name] = values
+    result = _command_defaults(group, shared, table, TABLE, path, known)
     for key in shared:
         _known_key(key, known, TABLE, path)
-    return result, path
+    return result or None, path
+
+
+def _is_command_table(group: click.Command, key: str, value: Any) -> bool:
+    return isinstance(value, dict) and key in getattr(group, "commands", {})
+
+
+def _command_defaults(command: click.Command, shared: dict[str, Any], own: dict[str, Any],
+                      where: str, path: Path, known: set[str]) -> dict[str, Any]:
+    """The defaults of ``command`` (and, nested, of its subcommands)."""
+    by_key = _options_by_key(command)
+    known.update(by_key)
+    values = {by_key[k].name: v for k, v in shared.items() if k in by_key}
+    for key, value in own.items():
+        if where != TABLE and not _is_command_table(command, key, value):
+            _known_key(key, by_key, where, path)
+            values[by_key[key].name] = value
+    for name, sub in getattr(command, "commands", {}).items():
+        found = own.get(name)
+        table: dict[str, Any] = found if isinstance(found, dict) else {}
+        label = f"[tool.tasktronaut.{name}]" if where == TABLE else f"{where[:-1]}.{name}]"
+        nested = _command_defaults(sub, shared, table, label, path, known)
+        if nested:
+            values[name] = nested
+    return values
 
 
 def _known_key(key: str, known: Any, where: str, path: Path) -> None:
