@@ -14,8 +14,8 @@ import contextlib
 import functools
 import importlib
 import inspect
+import linecache
 import pickle
-import textwrap
 from collections.abc import Callable, Generator, Iterator
 from contextvars import ContextVar
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
@@ -408,16 +408,32 @@ def check_yields(func: Any, decorator: str) -> None:
 
 def count_yields(func: Any) -> int | None:
     """The number of ``yield`` statements in ``func``'s own body, or None if unknowable."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None
+    return _yield_counts(code.co_filename).get(code.co_firstlineno)
+
+
+@functools.lru_cache(maxsize=256)
+def _yield_counts(filename: str) -> dict[int, int | None]:
+    """Yield counts of every function in a source file, by the line its code starts on (its
+    first decorator); the file is parsed once, however many task functions it has."""
+    source = "".join(linecache.getlines(filename))
     try:
-        source = textwrap.dedent(inspect.getsource(func))
         tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError):
-        return None
-    body = tree.body[0] if tree.body else None
-    if not isinstance(body, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return None
+    except (SyntaxError, ValueError):
+        return {}
+    counts: dict[int, int | None] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            counts[first] = _count(node)
+    return counts
+
+
+def _count(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int | None:
     count = 0
-    todo: list[tuple[ast.AST, bool]] = [(stmt, False) for stmt in body.body]
+    todo: list[tuple[ast.AST, bool]] = [(stmt, False) for stmt in function.body]
     while todo:
         node, looped = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
