@@ -19,9 +19,9 @@ import attrs
 
 from tasktronaut.cli.convert import convert_arguments, convert_call, parse_assignments, parse_value
 from tasktronaut.cli.errors import CliError, describe
-from tasktronaut.define.builder import ALL_OPTIONS, option_reads, probe_expected_arguments
 from tasktronaut.define.decorators import TaskFunction
 from tasktronaut.define.process import ProcessDefinition
+from tasktronaut.define.reading import ALL_OPTIONS, option_reads, probe_expected_arguments
 from tasktronaut.define.signature import short_repr
 from tasktronaut.errors import ArgumentError
 from tasktronaut.model.node import Node

@@ -15,17 +15,16 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
-from contextvars import ContextVar
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from tasktronaut.define.decorators import BoundTaskFunction, TaskFunction, options_of
+from tasktronaut.define.reading import ALL_OPTIONS, execution_mode, note_read
 from tasktronaut.define.session import Session, current_session
 from tasktronaut.define.signature import (
-    annotate,
     call_with,
     callable_name,
     check_argument,
@@ -37,6 +36,7 @@ from tasktronaut.define.signature import (
     short_repr,
     signature_of,
     type_name,
+    user_code,
 )
 from tasktronaut.define.steps import (
     ExecutionMode,
@@ -46,8 +46,8 @@ from tasktronaut.define.steps import (
     function_key,
     run_step,
 )
-from tasktronaut.define.views import Options, ProcessNode
-from tasktronaut.errors import ArgumentError, MissingArgumentError, TasktronautError
+from tasktronaut.define.views import GeneratedId, Options, ProcessNode
+from tasktronaut.errors import ArgumentError, MissingArgumentError
 from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
 from tasktronaut.model.options import DEFAULT_OPTIONS
@@ -58,36 +58,6 @@ if TYPE_CHECKING:
 _SEQUENTIAL = ExecutionMode.SEQUENTIAL
 _DONE = object()
 Plan = dict[str, Any]
-ALL_OPTIONS = "*"
-option_reads: ContextVar[set[str] | None] = ContextVar("tasktronaut_option_reads", default=None)
-"""While set (by the command line), the names of the options a build asked for; ``"*"`` when
-it read them all (``builder.options``)."""
-
-
-class GeneratedId(str):
-    """An identifier generated for a process built without one (``uuid4().hex``, as in
-    tasktronaut 0.3); log lines leave it out, and a state store refuses it."""
-
-    __slots__ = ()
-
-
-def _note_read(name: str) -> None:
-    seen = option_reads.get()
-    if seen is not None:
-        seen.add(name)
-
-
-def _user_code(phase: str, func: Callable[..., Any], *args: Any) -> Any:
-    """Call the workflow's own code, saying in what phase it raised (see ``annotate``)."""
-    try:
-        return func(*args)
-    except TasktronautError:
-        raise
-    except Exception as e:
-        annotate(e, phase)
-        raise
-
-
 @attrs.define(slots=True)
 class _Scope:
     """The arguments steps see here, the description they inherit, and the items (from
@@ -202,7 +172,7 @@ class Builder:
     def options(self) -> Options:
         """The options the process was built with: attributes (``options.notify``, as in
         tasktronaut 0.3), or read like a dict."""
-        _note_read(ALL_OPTIONS)
+        note_read(ALL_OPTIONS)
         return Options(**self._compiler.run.options)
 
     @property
@@ -216,7 +186,7 @@ class Builder:
         if not isinstance(name, str):
             raise ArgumentError(f"option name must be a string, got {short_repr(name)}",
                                 name="option", value=name)
-        _note_read(name)
+        note_read(name)
         return self._compiler.run.options.get(name, default)
 
     def expected_arguments(self, **expected: Any) -> None:
@@ -336,7 +306,7 @@ class Builder:
         ``func`` receives the arguments its signature accepts and returns a dict, or a
         ``(dict, description)`` pair.
         """
-        produced = _user_code(f"in transform {callable_name(func, self._compiler.run.definition)}",
+        produced = user_code(f"in transform {callable_name(func, self._compiler.run.definition)}",
                               call_with, func, self._scope.kwargs, "transform")
         data, item_description = check_item(produced, func, "transform")
         child = self._open(self._block.mode, data, item_description or description)
@@ -352,7 +322,7 @@ class Builder:
         the arguments merged with the item.
         """
         phase = f"in each {callable_name(func, self._compiler.run.definition)}"
-        items = _user_code(phase, call_with, func, self._scope.kwargs, "each")
+        items = user_code(phase, call_with, func, self._scope.kwargs, "each")
         try:
             iterator = iter(items)
         except TypeError:
@@ -362,7 +332,7 @@ class Builder:
             ) from None
         mode = self._block.mode
         while True:
-            item = _user_code(phase, next, iterator, _DONE)
+            item = user_code(phase, next, iterator, _DONE)
             if item is _DONE:
                 return
             data, item_description = check_item(item, func, "each")
@@ -471,7 +441,7 @@ def _compile(definition: type[ProcessDefinition], identifier: str | None,
     session.registry[name] = None
     items: list[Plan] = []
     block = _Block(compiler, mode, entry, items)
-    _user_code(f"in {definition.__qualname__}.define_process", instance.define_process,
+    user_code(f"in {definition.__qualname__}.define_process", instance.define_process,
                Builder(compiler, block, _Scope(dict(kwargs))))
     node = ProcessNode(name, NodeKind.PROCESS, None, DEFAULT_OPTIONS, None, block.exit(), None,
                        complete_process, None, None, run)
@@ -481,60 +451,3 @@ def _compile(definition: type[ProcessDefinition], identifier: str | None,
     plan: Plan = {"process": name, "mode": mode.value, "steps": items}
     run.plan = plan
     return node, plan
-
-
-class _StopProbe(Exception):
-    """Raised to stop ``define_process`` once its expected arguments are known."""
-
-
-class _Probe:
-    """A builder that only records ``expected_arguments``, then stops the definition."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.expected: dict[str, Any] = {}
-        self._options = options
-
-    def expected_arguments(self, **expected: Any) -> None:
-        self.expected.update(expected)
-        raise _StopProbe
-
-    def option(self, name: str, default: Any = None) -> Any:
-        _note_read(name)
-        return self._options.get(name, default)
-
-    @property
-    def options(self) -> Options:
-        _note_read(ALL_OPTIONS)
-        return Options(**self._options)
-
-    def __getattr__(self, name: str) -> Any:
-        raise _StopProbe
-
-
-def probe_expected_arguments(definition: type[ProcessDefinition],
-                             options: dict[str, Any] | None) -> dict[str, Any]:
-    """The types ``definition`` declares with ``expected_arguments`` (before any step)."""
-    probe = _Probe(dict(options or {}))
-    with suppress(_StopProbe):
-        _user_code(f"in {definition.__qualname__}.define_process",
-                   definition().define_process, probe)
-    return probe.expected
-
-
-def execution_mode(definition: type[ProcessDefinition]) -> ExecutionMode:
-    """A definition's execution mode: ``process_execution_mode``, or its alias
-    ``execution_mode``, whichever the nearest class in the MRO sets."""
-    value: Any = None
-    for klass in definition.__mro__:
-        if "process_execution_mode" in klass.__dict__:
-            value = klass.__dict__["process_execution_mode"]
-            break
-        if "execution_mode" in klass.__dict__:
-            value = klass.__dict__["execution_mode"]
-            break
-    if not isinstance(value, ExecutionMode):
-        raise ArgumentError(
-            f"{definition.__name__}.process_execution_mode must be an ExecutionMode, got "
-            f"{short_repr(value)}", name="process_execution_mode", value=value,
-        )
-    return value

@@ -16,8 +16,10 @@ from typing import Any, ClassVar
 
 import attrs
 
-from tasktronaut.define.builder import GeneratedId, build_process, probe_expected_arguments
+from tasktronaut.define.builder import build_process
+from tasktronaut.define.reading import probe_expected_arguments
 from tasktronaut.define.steps import Context, ExecutionMode
+from tasktronaut.define.views import GeneratedId
 from tasktronaut.engine import RunSettings, check_settings
 from tasktronaut.engine import run as engine_run
 from tasktronaut.logs import log

@@ -13,7 +13,12 @@ from typing import Any
 from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
 
 from tasktronaut.define.constraints import UnsupportedConstraint, validate_hint, violation
-from tasktronaut.errors import ArgumentError, ArgumentTypeError, MissingArgumentError
+from tasktronaut.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    MissingArgumentError,
+    TasktronautError,
+)
 
 SHORT = 80
 """How many characters of a value an error line shows."""
@@ -176,3 +181,14 @@ def annotate(error: BaseException, phase: str) -> None:
     add_note = getattr(error, "add_note", None)
     if add_note is not None:
         add_note(f"(raised {phase})")
+
+
+def user_code(phase: str, func: Callable[..., Any], *args: Any) -> Any:
+    """Call the workflow's own code, saying in what phase it raised (see :func:`annotate`)."""
+    try:
+        return func(*args)
+    except TasktronautError:
+        raise
+    except Exception as e:
+        annotate(e, phase)
+        raise

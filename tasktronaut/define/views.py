@@ -21,6 +21,13 @@ import attrs
 from tasktronaut.model.node import Node, NodeKind, traverse
 
 
+class GeneratedId(str):
+    """An identifier generated for a process built without one (``uuid4().hex``, as in
+    tasktronaut 0.3); log lines leave it out, and a state store refuses it."""
+
+    __slots__ = ()
+
+
 class Options(SimpleNamespace):
     """Process options: attributes as in tasktronaut 0.3, and the read side of a dict."""
 
