@@ -419,3 +419,22 @@ def test_an_around_task_without_context_still_wraps_each_step():
     root = ThreeArgumentAround.run("r")
     assert root.ready
     assert ThreeArgumentAround.seen == [("r", "The step", "The step"), ("ran", "", "")]
+
+
+class DefaultsOverride(ProcessDefinition):
+    """Overrides the class API itself (a classmethod): that override is kept."""
+
+    def define_process(self, builder):
+        builder.task(self.work)
+
+    def work(self, size):
+        return size
+
+    @classmethod
+    def run(cls, identifier=None, options=None, **kwargs):
+        kwargs.setdefault("size", 7)
+        return super().run(identifier, options, **kwargs)
+
+
+def test_a_classmethod_override_of_run_is_kept():
+    assert DefaultsOverride.run().ref == {"DefaultsOverride.work": 7}

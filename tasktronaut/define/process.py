@@ -42,7 +42,8 @@ class _ClassAPI:
     """Keeps a class-level API name usable when a definition also has a step of that name.
 
     ``Definition.run(...)`` (through the class) is the shortcut; ``self.run`` (through an
-    instance, as ``define_process`` uses it) is the user's own step.
+    instance, as ``define_process`` uses it) is the user's own step. A classmethod of that
+    name is an override of the API itself and is left alone.
     """
 
     def __init__(self, api: Any, own: Any) -> None:
@@ -99,7 +100,7 @@ class ProcessDefinition:
         super().__init_subclass__(**kwargs)
         for name in _CLASS_API:
             own = cls.__dict__.get(name)
-            if own is not None and not isinstance(own, _ClassAPI):
+            if own is not None and not isinstance(own, (_ClassAPI, classmethod, staticmethod)):
                 setattr(cls, name, _ClassAPI(ProcessDefinition.__dict__[name], own))
         around = cls.__dict__.get("around_task")
         if around is not None and _without_context(around):
