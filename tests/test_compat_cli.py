@@ -78,6 +78,7 @@ class Probed(ProcessDefinition):
 
 class Undeclared(ProcessDefinition):
     def define_process(self, builder):
+        print("DEFINING")
         builder.task(self.echo)
 
     def echo(self, **kwargs):
@@ -336,3 +337,11 @@ def test_a_sub_command_table_in_pyproject_toml(tmp_path):
     assert path == tmp_path / "pyproject.toml"
     assert defaults["run"]["threads"] == 2
     assert defaults["state"]["list"] == {"path": "x.db"}
+
+
+def test_graph_and_run_graph_keep_what_a_definition_prints_off_stdout(flows):
+    for command in (["graph"], ["run", "--graph"]):
+        result = invoke(*command, f"{flows}:Undeclared")
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.startswith("digraph g {"), result.stdout
+        assert "DEFINING" in result.stderr

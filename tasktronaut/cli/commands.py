@@ -140,7 +140,8 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
         state_path = DEFAULT_STATE_PATH
     stream = sys.stderr
     progress = Progress(stream if interactive(stream) else None)
-    with logging_to_stderr(verbose, progress), reporting(verbose):
+    with logging_to_stderr(verbose, progress), reporting(verbose), \
+            stdout_to_stderr(show_graph):
         check_workers(ctx, threads, processes)
         if dask_address is not None and processes:
             raise ArgumentError("--dask and --processes cannot be combined: choose where "
@@ -149,8 +150,7 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
         progress.start(root)
         # After build(): a file target's folder is on sys.path now, and a local cluster's
         # worker processes start with this sys.path, so they can import the target too.
-        with dask_executor(dask_address, connect=not dry_run) as executor, \
-                stdout_to_stderr(show_graph):
+        with dask_executor(dask_address, connect=not dry_run) as executor:
             start = time.monotonic()
             root = root.run(threads=threads, processes=processes,
                             executor=executor if executor is not None else
@@ -218,7 +218,7 @@ def graph(target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
 
     Nodes are coloured by readiness: what is ready already, and what a run would do.
     """
-    with logging_to_stderr(verbose, None), reporting(verbose):
+    with logging_to_stderr(verbose, None), reporting(verbose), stdout_to_stderr(True):
         root = build(load_target(target), args, arg_items, option_items, identifier)
         text = GRAPH_FORMATS[fmt](root)
     click.echo(text)
