@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 _SEQUENTIAL = ExecutionMode.SEQUENTIAL
 _DONE = object()
 Plan = dict[str, Any]
+
+
 @attrs.define(slots=True)
 class _Scope:
     """The arguments steps see here, the description they inherit, and the items (from
@@ -306,8 +308,8 @@ class Builder:
         ``func`` receives the arguments its signature accepts and returns a dict, or a
         ``(dict, description)`` pair.
         """
-        produced = user_code(f"in transform {callable_name(func, self._compiler.run.definition)}",
-                              call_with, func, self._scope.kwargs, "transform")
+        phase = f"in transform {callable_name(func, self._compiler.run.definition)}"
+        produced = user_code(phase, call_with, func, self._scope.kwargs, "transform")
         data, item_description = check_item(produced, func, "transform")
         child = self._open(self._block.mode, data, item_description or description)
         try:
@@ -442,7 +444,7 @@ def _compile(definition: type[ProcessDefinition], identifier: str | None,
     items: list[Plan] = []
     block = _Block(compiler, mode, entry, items)
     user_code(f"in {definition.__qualname__}.define_process", instance.define_process,
-               Builder(compiler, block, _Scope(dict(kwargs))))
+              Builder(compiler, block, _Scope(dict(kwargs))))
     node = ProcessNode(name, NodeKind.PROCESS, None, DEFAULT_OPTIONS, None, block.exit(), None,
                        complete_process, None, None, run)
     session.registry[name] = node

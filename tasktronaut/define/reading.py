@@ -64,7 +64,7 @@ def probe_expected_arguments(definition: type[ProcessDefinition],
     probe = _Probe(dict(options or {}))
     with suppress(_StopProbe):
         user_code(f"in {definition.__qualname__}.define_process",
-                   definition().define_process, probe)
+                  definition().define_process, probe)
     return probe.expected
 
 
