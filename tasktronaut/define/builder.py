@@ -48,7 +48,7 @@ from tasktronaut.define.steps import (
 )
 from tasktronaut.define.views import GeneratedId, Options, ProcessNode
 from tasktronaut.errors import ArgumentError, MissingArgumentError
-from tasktronaut.logs import RunLog
+from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
 from tasktronaut.model.options import DEFAULT_OPTIONS
 
@@ -419,7 +419,7 @@ def build_process(definition: type[ProcessDefinition], identifier: str | None,
             node = session.processes[key] = _compile(
                 definition, identifier, options, kwargs, session)[0]
         return node
-    session = Session(log=RunLog())
+    session = Session(log=current_log.get() or RunLog())  # a nested build logs like its run
     root = session.build(lambda: _compile(definition, identifier, options, kwargs, session)[0])
     root._rebuild = functools.partial(build_process, definition, identifier, options, kwargs)
     root._session = session

@@ -129,8 +129,11 @@ class BoundTaskFunction:
 
 def build_root(function: TaskFunction[...], args: tuple[Any, ...], kwargs: dict[str, Any],
                log: Any = None) -> Node:
-    """Build (and expand) the graph rooted at ``function(*args, **kwargs)`` in a new session."""
-    session = Session(log=RunLog(log))
+    """Build (and expand) the graph rooted at ``function(*args, **kwargs)`` in a new session.
+
+    Without ``log``, a graph built inside a run (a nested run) logs where that run does.
+    """
+    session = Session(log=RunLog(log) if log is not None else current_log.get() or RunLog())
     root = session.build(lambda: _call(session, function, args, kwargs))
     root._rebuild = functools.partial(build_root, function, args, kwargs, log)
     return root
