@@ -108,7 +108,7 @@ async def awaits_too_early():
 
 
 def test_awaiting_before_the_declarations_end_is_an_error_naming_the_task():
-    with pytest.raises(ProtocolError, match="awaits_too_early.*awaited before its last"):
+    with pytest.raises(ProtocolError, match=r"awaits_too_early.*awaited before its last"):
         awaits_too_early.build()
 
 
