@@ -16,8 +16,9 @@ import importlib
 import inspect
 import linecache
 import pickle
+import sys
 from collections.abc import Callable, Generator, Iterator
-from contextvars import ContextVar
+from types import FrameType
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 import attrs
@@ -41,8 +42,6 @@ RESERVED = ("dry_run", "threads", "log", "processes", "executor")
 OPTIONS_ATTR = "__tasktronaut_options__"
 _BUILDING = object()
 _COLLECTION, _EXTERNAL = NodeKind.COLLECTION, NodeKind.EXTERNAL
-_acting: ContextVar[Node | None] = ContextVar("tasktronaut_acting", default=None)
-"""The asset task whose action runs in this context (to warn about task calls inside it)."""
 
 
 class TaskFunction(Generic[P]):
@@ -59,6 +58,7 @@ class TaskFunction(Generic[P]):
         self.__qualname__: str = func.__qualname__
         self.kind = kind
         self.options = options
+        self.memoize = True
         self.action: Callable[[Node], Any] = _action
         if inspect.isasyncgenfunction(func):  # an async task: its action is awaited
             func = functools.wraps(func)(sync_face(func))
@@ -72,13 +72,22 @@ class TaskFunction(Generic[P]):
             check_settings(**settings)
             root = build_root(self, args, kwargs, log=settings.get("log"))
             return root.run(**settings)
-        acting = _acting.get()
-        if acting is not None:
-            session.log.warning(
-                f"{acting.taskname}: called the task function {self.__qualname__} inside its "
-                "action, where it does not run; yield it as a requirement instead"
-            )
-        return _call(session, self, args, kwargs)
+        if not getattr(session, "building", True):  # a graph runs: called in an action
+            _warn_called_in_action(session, self)
+        if kwargs or not self.memoize:
+            return _call(session, self, args, kwargs)
+        # A graph refers to a task by calling its function again (a layered graph, about
+        # three times per node): the same function with the same arguments gives the node
+        # it gave before, without running the task function up to its name once more.
+        memo = session.memo
+        try:
+            node: Node | None = memo.get((self, args))
+        except TypeError:  # an unhashable argument: this function is not memoised
+            self.memoize = False
+            return _call(session, self, args, kwargs)
+        if node is None:
+            node = memo[(self, args)] = _call(session, self, args, kwargs)
+        return node
 
     def build(self, *args: P.args, **kwargs: P.kwargs) -> Node:
         """Build the graph rooted at this task with these arguments; run nothing."""
@@ -201,6 +210,43 @@ def _call(session: Session, function: TaskFunction[...], args: tuple[Any, ...],
     return node
 
 
+def _warn_called_in_action(session: Session, function: TaskFunction[...]) -> None:
+    """Calling a task function in an action builds a node nobody runs: say so, naming the
+    task whose action it is (found from the calling frames; this path is rare)."""
+    frame: FrameType | None = sys._getframe(2)
+    acting = "a task"
+    for _ in range(20):
+        if frame is None:
+            break
+        name = _task_of_frame(session, frame)
+        if name is not None:
+            acting = name
+            break
+        frame = frame.f_back
+    session.log.warning(
+        f"{acting}: called the task function {function.__qualname__} inside its action, "
+        "where it does not run; yield it as a requirement instead"
+    )
+
+
+def _task_of_frame(session: Session, frame: FrameType) -> str | None:
+    """The name of the task whose task function ``frame`` runs, with these arguments."""
+    for node in session.registry.values():
+        call = getattr(node, "call", None)
+        if not isinstance(call, tuple):
+            continue
+        original = getattr(call[0].func, "__wrapped__", call[0].func)
+        if getattr(original, "__code__", None) is not frame.f_code:
+            continue
+        try:
+            bound = inspect.signature(original).bind(*call[1], **call[2]).arguments
+        except TypeError:
+            continue
+        if all(frame.f_locals.get(k, _BUILDING) is v for k, v in bound.items()):
+            return str(node.taskname)
+    return None
+
+
 def _warn_same_name(session: Session, rep: Node, function: TaskFunction[...]) -> None:
     name = rep.taskname
     other = rep.call[0]
@@ -224,7 +270,9 @@ def _requirements(node: Node) -> ReqT:
     gen = node._gen
     if gen is None:
         return None
-    if current_session.get() is node._session:
+    session = node._session
+    if current_session.get() is session:
+        building, session.building = session.building, True  # (lazily, during a run)
         try:
             req: ReqT = next(gen)
             return req
@@ -235,6 +283,8 @@ def _requirements(node: Node) -> ReqT:
         except Exception as e:
             annotate(e, f"in task '{node.taskname}', before it yielded its requirement(s)")
             raise
+        finally:
+            session.building = building
     return cast(ReqT, _in_session(node, _next, gen, node.taskname, "requirement(s)"))
 
 
@@ -249,13 +299,9 @@ def _action(node: Node) -> None:
     if gen is None:
         gen = _fresh_generator(node)
     node._gen = None
-    token = _acting.set(node)
-    try:
-        for _ in gen:
-            gen.close()
-            raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
-    finally:
-        _acting.reset(token)
+    for _ in gen:
+        gen.close()
+        raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
 
 
 def _async_action(node: Node) -> Any:
@@ -264,15 +310,7 @@ def _async_action(node: Node) -> Any:
     if gen is None:
         gen = _fresh_generator(node)
     node._gen = None
-    return _act_async(node, cast(AsyncTaskGen, gen))
-
-
-async def _act_async(node: Node, gen: AsyncTaskGen) -> None:
-    token = _acting.set(node)
-    try:
-        await gen.act(node.taskname)
-    finally:
-        _acting.reset(token)
+    return cast(AsyncTaskGen, gen).act(node.taskname)
 
 
 def _fresh_generator(node: Node) -> Generator[Any, Any, Any]:
@@ -311,7 +349,7 @@ class RemoteTask:
     name: str
 
     def __call__(self) -> None:
-        session = Session(log=current_log.get() or RunLog())
+        session = Session(log=current_log.get() or RunLog(), building=True)
         token = current_session.set(session)
         try:
             gen = _advanced(self.function, self.args, self.kwargs, self.name)
@@ -328,9 +366,11 @@ def _in_session(node: Node, fn: Callable[..., Any], *args: Any) -> Any:
     if session is None or current_session.get() is session:
         return fn(*args)
     token = current_session.set(session)
+    building, session.building = session.building, True
     try:
         return fn(*args)
     finally:
+        session.building = building
         current_session.reset(token)
 
 

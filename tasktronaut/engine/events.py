@@ -84,8 +84,8 @@ def _overrides(observer: Any, point: str) -> bool:
 class Bus:
     """The observers of one run, grouped by the hook points they implement."""
 
-    __slots__ = ("around_attempt", "log", "node_finished", "node_retrying", "node_started",
-                 "run_finished", "run_started")
+    __slots__ = ("around_attempt", "finished", "log", "node_finished", "node_retrying",
+                 "node_started", "run_finished", "run_started")
 
     def __init__(self, observers: Sequence[Any], log: RunLog) -> None:
         self.log = log
@@ -99,6 +99,16 @@ class Bus:
         self.node_finished = bound("node_finished")
         self.run_finished = bound("run_finished")
         self.around_attempt = bound("around_attempt")
+        self.finished = self._caller(self.node_finished)
+        """Deliver ``node_finished`` (call only when ``node_finished`` is not empty)."""
+
+    def _caller(self, handlers: tuple[Callable[..., Any], ...]) -> Callable[..., None]:
+        """One call that delivers an event to ``handlers``: the handler itself when it is
+        the engine's own and alone (it never raises), else a guarded fan-out."""
+        if len(handlers) == 1 and getattr(handlers[0], "__self__", None).__class__.__dict__.get(
+                "trusted", False):
+            return handlers[0]
+        return lambda *args: self.emit(handlers, *args)
 
     def emit(self, handlers: tuple[Callable[..., Any], ...], *args: Any) -> None:
         """Call each handler; one that raises is logged and does not stop the others."""

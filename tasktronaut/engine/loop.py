@@ -166,7 +166,7 @@ class _Run:
                 self.acted = True
                 self.schedule.release(node)
                 if self.bus.node_finished:
-                    self.bus.emit(self.bus.node_finished, node)
+                    self.bus.finished(node)
                 return
         if not visit(node, self.settings.dry_run, self.log, self.acted):
             self.release(node)
@@ -243,7 +243,7 @@ class _Run:
         """The node has its final status: tell observers, free its dependents."""
         self.schedule.release(node)
         if self.bus.node_finished:
-            self.bus.emit(self.bus.node_finished, node)
+            self.bus.finished(node)
 
     def _collect(self) -> None:
         """Take the outcomes of attempts (waiting at most until the next deadline or retry),
@@ -289,7 +289,7 @@ class _Run:
             skipped(node)
             node._dependents = None
             if self.bus.node_finished:
-                self.bus.emit(self.bus.node_finished, node)
+                self.bus.finished(node)
         tasks = sum(1 for node in never if node.kind is not NodeKind.JOIN)
         if never:
             self.root._ready = False
