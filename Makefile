@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,lint,docs,dask]'
+	$(PY) -m pip install --quiet -e '.[test,lint,docs,dask,rich,otel]'
 	touch $(STAMP)
 
 demo: $(STAMP)
