@@ -95,7 +95,9 @@ _verbose_option = click.option(
                    "'local' to start a LocalCluster on this machine for the run.")
 @click.option("-d", "--dry-run", is_flag=True, help="Report what would run; run no action.")
 @click.option("-g", "--graph", "show_graph", is_flag=True,
-              help="After the run, print the graph as Graphviz DOT on stdout.")
+              help="After the run, print the graph on stdout (as --format says).")
+@click.option("-f", "--format", "graph_format", type=click.Choice(sorted(GRAPH_FORMATS)),
+              default="dot", show_default=True, help="The format of --graph.")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
               metavar="PATH",
               help="Record completed process steps in this state file and resume from it "
@@ -106,7 +108,8 @@ _verbose_option = click.option(
 @click.pass_context
 def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
         option_items: tuple[str, ...], identifier: str | None, threads: int, processes: int,
-        dask_address: str | None, dry_run: bool, show_graph: bool, state_path: Path | None,
+        dask_address: str | None, dry_run: bool, show_graph: bool, graph_format: str,
+        state_path: Path | None,
         resume: bool, verbose: bool) -> None:
     """Run TARGET (a process or an asset task) with positional ARGS and --arg values.
 
@@ -140,7 +143,7 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     for line in Summary.of(root, seconds).lines():
         logger.info(line)
     if show_graph:
-        click.echo(to_dot(root))
+        click.echo(GRAPH_FORMATS[graph_format](root))
     if root.interrupted is not None:
         ctx.exit(128 + root.interrupted)
     ctx.exit(0 if root.ready else 1)
