@@ -72,7 +72,8 @@ def test_failed_and_blocked_nodes_look_different(tmp_path):
     assert [state(n) for n in (root, *root._deps)] == ["blocked", "blocked", "not ready"]
     dot = root.graph
     assert "fillcolor=tomato" in _line(dot, "broken")
-    assert "dashed" in _line(dot, "after") and "fillcolor=orange" in _line(dot, "after")
+    assert "dashed" in _line(dot, "after")
+    assert "fillcolor=orange" in _line(dot, "after")
     assert "dashed" not in _line(dot, "missing")
     assert "shape=cylinder" in _line(dot, "missing")
     assert "shape=box3d" in _line(dot, "everything")
@@ -95,8 +96,10 @@ def test_labels_are_escaped_in_dot_and_mermaid():
     assert 'label="say \\"hi\\" \\\\ <b>#1</b>\\nnext line"' in dot
     assert "\nnext" not in dot
     mermaid = to_mermaid(root)
-    assert '#quot;hi#quot;' in mermaid and "#lt;b#gt;#35;1" in mermaid
-    assert '"hi"' not in mermaid and "\nnext" not in mermaid
+    assert '#quot;hi#quot;' in mermaid
+    assert "#lt;b#gt;#35;1" in mermaid
+    assert '"hi"' not in mermaid
+    assert "\nnext" not in mermaid
 
 
 class Kitchen(ProcessDefinition):

@@ -140,7 +140,7 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
                             ("process" if processes else None),
                             dry_run=dry_run, listener=progress.listener, state=state_path)
             seconds = time.monotonic() - start
-    for line in Summary.of(root, seconds).lines():
+    for line in Summary.of(root, seconds).lines(verbose):
         logger.info(line)
     if show_graph:
         click.echo(GRAPH_FORMATS[graph_format](root))

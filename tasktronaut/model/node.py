@@ -203,6 +203,13 @@ class Node:
                 session.active.request_cancel()
 
     @property
+    def run_record(self) -> Any:
+        """What the run that returned this root did (a ``RunRecord``: attempts, timings,
+        errors, totals), when it ran with ``RunFacts``; ``None`` otherwise."""
+        record = getattr(self._session, "record", None)
+        return record if getattr(record, "root", None) == self.taskname else None
+
+    @property
     def interrupted(self) -> int | None:
         """The signal (``signal.SIGINT``, ``SIGTERM``) that stopped this node's last run."""
         return self._session.interrupted if self._session is not None else None

@@ -1,0 +1,180 @@
+"""The facts of a run: attempts, workers, outcomes, the run record, and the summary."""
+
+import json
+import threading
+
+import pytest
+
+from tasktronaut import Asset, ExecutionMode, MemoryStore, ProcessDefinition, collection, task
+from tasktronaut.cli.progress import Summary
+from tasktronaut.engine.facts import RECORD_STEP, RunFacts, RunRecord, load, save
+from tasktronaut.model.node import NodeStatus, walk
+
+
+@pytest.fixture
+def tea(tmp_path):
+    """A cup that is made, a kettle that fails, and tea that waits for the kettle."""
+
+    @task
+    def cup():
+        yield "cup"
+        yield Asset(tmp_path / "cup", (tmp_path / "cup").exists)
+        yield None
+        (tmp_path / "cup").touch()
+
+    @task
+    def kettle():
+        yield "kettle"
+        yield Asset(None, lambda: False)
+        yield None
+        raise OSError("no water\nsecond line")
+
+    @task
+    def brew():
+        yield "brew"
+        yield Asset(None, lambda: False)
+        yield [cup(), kettle()]
+
+    @collection
+    def teatime(guests: int):
+        yield "teatime"
+        yield [brew()]
+
+    return teatime
+
+
+def replay(facts, root, failures=None):
+    """Run ``root`` the way the engine reports it to observers, attempt by attempt.
+
+    Statuses come from a real run (``listener=``); the hook points are called in the order
+    the engine calls them, so the observer sees what it would see in a run.
+    """
+    finished = []
+    order = walk(root)
+    facts.run_started(root, order)
+    ran = root.run(listener=finished.append)
+    for node in finished:
+        if node.status in (NodeStatus.READY, NodeStatus.FAILED) and node._action is not None:
+            for attempt in range(1, (failures or {}).get(node.taskname, 0) + 1):
+                node.attempt = attempt
+                facts.node_started(node)
+                with facts.around_attempt(node):
+                    pass
+                facts.node_retrying(node, RuntimeError(f"try {attempt}"), 0.0)
+            facts.node_started(node)
+            with facts.around_attempt(node):
+                pass
+        facts.node_finished(node)
+    facts.run_finished(ran, None)
+    return ran
+
+
+def test_the_record_has_every_node_with_its_state_attempts_and_error(tea):
+    facts = RunFacts()
+    root = replay(facts, tea.build(2), failures={"kettle": 1})
+    record = root.run_record
+    assert record is facts.record
+    assert isinstance(record, RunRecord)
+    assert record.root == "teatime"
+    assert not record.ready
+    assert record.arguments == {"args": [2]}
+    assert {n.name: n.state for n in record.nodes} == {
+        "cup": "ready", "kettle": "failed", "brew": "blocked", "teatime": "blocked"}
+    kettle = record.node("kettle")
+    assert kettle.error == "no water"
+    assert "OSError: no water" in kettle.traceback
+    assert [(a.number, a.outcome, a.error) for a in kettle.attempts] == [
+        (1, "retried", "try 1"), (1, "failed", "no water")]
+    assert kettle.attempts[-1].worker == threading.current_thread().name
+    assert record.node("brew").blocked_by == ("kettle",)
+    assert record.node("brew").requires == ("cup", "kettle")
+    assert record.node("teatime").attempts == ()
+    assert record.totals["total"] == 4
+    assert record.totals["failed"] == 1
+    assert record.totals["blocked"] == 2
+    assert record.totals["ran"] == 1
+
+
+def test_the_record_reads_back_from_its_json(tea):
+    facts = RunFacts(settings={"threads": 2})
+    replay(facts, tea.build(3))
+    record = facts.record
+    data = json.loads(record.to_json())
+    assert data["settings"] == {"threads": 2}
+    assert RunRecord.from_data(data) == record
+
+
+def test_the_summary_names_what_failed_what_is_blocked_and_by_what(tea):
+    facts = RunFacts()
+    root = replay(facts, tea.build(2))
+    lines = Summary.of_record(root.run_record).lines()
+    assert lines[0] == "Summary: 1 run, 0 already ready, 2 not ready, 1 failed"
+    assert "Failed: kettle: no water" in lines
+    assert "Blocked: 2 task(s), waiting for kettle (failed)" in lines
+    assert lines[-1].startswith("Elapsed: ")
+    verbose = Summary.of_record(root.run_record).lines(verbose=True)
+    assert "Blocked: brew waits for kettle" in verbose
+    assert "Blocked: teatime waits for brew" in verbose
+    assert any(line.startswith("Slowest: ") for line in verbose)
+    # The counts of the summary without a record are the same.
+    assert Summary.of(root, 0.0).lines()[:3] == lines[:3]
+
+
+def test_a_long_list_of_causes_is_cut_short_unless_verbose():
+    @task
+    def missing(n: int):
+        yield f"missing {n}"
+        yield Asset(None, lambda: False)
+        yield None
+        raise ValueError(f"gone {n}")
+
+    @collection
+    def many():
+        yield "many"
+        yield [missing(n) for n in range(5)]
+
+    root = many.build().run()
+    lines = Summary.of(root, 1.0).lines()
+    assert [line for line in lines if line.startswith("Failed: ")] == [
+        f"Failed: missing {n}: gone {n}" for n in range(5)]
+    assert "Blocked: 1 task(s), waiting for missing 0 (failed), missing 1 (failed), " \
+           "missing 2 (failed) and 2 more" in lines
+
+
+class Brew(ProcessDefinition):
+    process_execution_mode = ExecutionMode.CONCURRENT
+
+    def define_process(self, builder):
+        builder.expected_arguments(cups=int)
+        builder.task(self.boil)
+        builder.task(self.pour)
+
+    def boil(self, cups: int) -> int:
+        return cups
+
+    def pour(self) -> None: ...
+
+
+def test_join_nodes_are_never_counted_and_a_process_record_has_its_identifier():
+    facts = RunFacts()
+    root = replay(facts, Brew.build("night", cups=2))
+    record = root.run_record
+    assert record.identifier == "night"
+    assert record.arguments == {"cups": 2}
+    assert all(n.kind != "join" for n in record.nodes)
+    assert record.totals["total"] == len(record.nodes) == 3
+    assert record.totals["ran"] == 2
+
+
+def test_the_record_is_kept_in_a_state_store_and_read_back():
+    facts = RunFacts()
+    replay(facts, Brew.build("night", cups=2))
+    store = MemoryStore()
+    save(store, facts.record)
+    assert store.completed("night")[RECORD_STEP]["run_id"] == facts.record.run_id
+    assert load(store, "night") == facts.record
+    assert load(store, "other") is None
+
+
+def test_a_root_that_ran_without_facts_has_no_record(tea):
+    assert tea.build(1).run().run_record is None
