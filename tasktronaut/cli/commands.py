@@ -27,10 +27,21 @@ from loguru import logger
 
 from tasktronaut._version import __version__
 from tasktronaut.cli.errors import CliError, OneLineGroup, describe, reporting
-from tasktronaut.cli.progress import Progress, Summary, interactive, logging_to_stderr
+from tasktronaut.cli.observe import (
+    display_for,
+    level_of,
+    logging_options,
+    observers_for,
+    run_context,
+    run_logging,
+)
+from tasktronaut.cli.progress import Summary, logging_to_stderr
+from tasktronaut.cli.report import FORMATS as REPORT_FORMATS
+from tasktronaut.cli.report import write_report
 from tasktronaut.cli.state import state
 from tasktronaut.cli.targets import build, is_process, load_module, load_target
 from tasktronaut.define.decorators import TaskFunction, tasknames
+from tasktronaut.engine.facts import RunFacts, RunRecord, load
 from tasktronaut.errors import ArgumentError
 from tasktronaut.model.report import to_dot, to_json, to_mermaid
 from tasktronaut.state import DEFAULT_STATE_PATH
@@ -105,23 +116,26 @@ _verbose_option = click.option(
 @click.option("--resume", is_flag=True,
               help=f"Same as --state {DEFAULT_STATE_PATH} (needs --id).")
 @_verbose_option
+@logging_options
 @click.pass_context
 def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
         option_items: tuple[str, ...], identifier: str | None, threads: int, processes: int,
         dask_address: str | None, dry_run: bool, show_graph: bool, graph_format: str,
-        state_path: Path | None,
-        resume: bool, verbose: bool) -> None:
+        state_path: Path | None, resume: bool, verbose: bool, quiet: bool,
+        log_level: str | None, log_format: str, log_file: Path | None,
+        report_path: Path | None, otel: bool) -> None:
     """Run TARGET (a process or an asset task) with positional ARGS and --arg values.
 
-    Runs only what is not ready yet, logs to stderr and ends with a summary.
+    Runs only what is not ready yet, logs to stderr (with a live display on a terminal)
+    and ends with a summary: what failed, what is blocked and by what, the slowest steps.
     Exit status: 0 when TARGET is ready, 1 when it is not, 2 on a usage error,
     130 or 143 when Ctrl-C or SIGTERM stopped it.
     """
     if resume and state_path is None:
         state_path = DEFAULT_STATE_PATH
-    stream = sys.stderr
-    progress = Progress(stream if interactive(stream) else None)
-    with logging_to_stderr(verbose, progress), reporting(verbose):
+    display = display_for(sys.stderr, quiet, log_format)
+    level = level_of(verbose, quiet, log_level)
+    with run_logging(level, log_format, log_file, display), reporting(verbose):
         if threads < 1:
             raise ArgumentError(f"--threads must be at least 1, got {threads}")
         if processes < 0:
@@ -130,23 +144,37 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
             raise ArgumentError("--dask and --processes cannot be combined: choose where "
                                 "actions run")
         root = build(load_target(target), args, arg_items, option_items, identifier)
-        progress.start(root)
+        facts = RunFacts()
+        observers = observers_for(facts, display, otel)
         # After build(): a file target's folder is on sys.path now, and a local cluster's
         # worker processes start with this sys.path, so they can import the target too.
-        with dask_executor(dask_address, connect=not dry_run) as executor:
+        with dask_executor(dask_address, connect=not dry_run) as executor, \
+                run_context(facts, identifier):
             start = time.monotonic()
             root = root.run(threads=threads, processes=processes,
                             executor=executor if executor is not None else
                             ("process" if processes else None),
-                            dry_run=dry_run, listener=progress.listener, state=state_path)
+                            dry_run=dry_run, observers=observers, state=state_path)
             seconds = time.monotonic() - start
-    for line in Summary.of(root, seconds).lines(verbose):
-        logger.info(line)
+        record = root.run_record or facts.record
+        summary = Summary.of_record(record) if record is not None else Summary.of(root, seconds)
+        for line in summary.lines(verbose):
+            logger.info(line)
+        if report_path is not None and record is not None:
+            logger.info(f"Report: {save_report(record, report_path)}")
     if show_graph:
         click.echo(GRAPH_FORMATS[graph_format](root))
     if root.interrupted is not None:
         ctx.exit(128 + root.interrupted)
     ctx.exit(0 if root.ready else 1)
+
+
+def save_report(record: RunRecord, path: Path, fmt: str | None = None) -> Path:
+    """Write a run report; a path that cannot be written is one usage error."""
+    try:
+        return write_report(record, path, fmt)
+    except OSError as e:
+        raise CliError(f"cannot write the report {path}: {describe(e)}") from e
 
 
 @contextlib.contextmanager
@@ -245,6 +273,36 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo("Aborted: interrupted twice", err=True)
         sys.exit(128 + signal.SIGINT)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+@cli.command(short_help="Write the report of a run recorded in a state file.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_STATE_PATH, show_default=True, help="The state file.")
+@click.option("--id", "identifier", required=True, metavar="IDENTIFIER",
+              help="The process identifier whose last run to report.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, metavar="PATH",
+              help="Where to write it (default: run-IDENTIFIER.html, or .json with "
+                   "--format json).")
+@click.option("-f", "--format", "fmt", type=click.Choice(REPORT_FORMATS), default=None,
+              help="html or json (default: from the output's suffix, else html).")
+@_verbose_option
+def report(state_path: Path, identifier: str, output: Path | None, fmt: str | None,
+           verbose: bool) -> None:
+    """Write the report of the last run of IDENTIFIER recorded in a state file.
+
+    Runs with --state keep what they did (attempts, timings, errors) in the state file;
+    this writes the same report as `run --report` did, after the fact.
+    """
+    with logging_to_stderr(verbose, None), reporting(verbose):
+        if not state_path.exists():
+            raise CliError(f"no state file at {state_path}")
+        record = load(state_path, identifier)
+        if record is None:
+            raise CliError(f"no run of '{identifier}' is recorded in {state_path}")
+        path = output or Path(f"run-{identifier}.{fmt or 'html'}")
+        written = save_report(record, path, fmt)
+    click.echo(f"Report: {written}")
 
 
 cli.add_command(state)

@@ -1,4 +1,4 @@
-"""The progress line on a terminal and the summary at the end of a run."""
+"""The one-line progress on a terminal (without rich) and the summary at the end of a run."""
 
 from __future__ import annotations
 
@@ -11,27 +11,24 @@ from typing import IO, Any
 import attrs
 from loguru import logger
 
+from tasktronaut.cli.display import Tally, status_text
 from tasktronaut.engine.facts import (
     NodeRecord,
     RunRecord,
-    counted,
     graph_order,
     node_record,
     ran_action,
     totals,
 )
 from tasktronaut.logs import logcfg
-from tasktronaut.model.node import Node, NodeStatus, traverse
+from tasktronaut.model.node import Node
 
-_EXECUTING = ": Executing"
-_counted = counted
 
-class Progress:
-    """Counts of a run in progress: done, running and pending tasks.
+class Progress(Tally):
+    """The one-line progress on a terminal when rich is not installed.
 
-    ``listener`` is the engine's listener (a node got its final status); ``observe`` is a log
-    sink that sees which tasks start executing. With a ``stream`` (an interactive terminal) the
-    counts are kept on one live line: the sink ``clear`` wipes it before each log line and
+    Counts come from the engine's events (:class:`~tasktronaut.cli.display.Tally`). The line
+    is kept live on ``stream``: the log sink ``clear`` wipes it before each log line and
     ``observe`` draws it again after. Log lines come from worker threads too, so ``clear``
     takes a lock that ``observe`` releases: no thread can draw while another writes its line.
     The wait is bounded, so a sink that never follows cannot hang the run.
@@ -40,61 +37,53 @@ class Progress:
     WAIT = 1.0
 
     def __init__(self, stream: IO[str] | None = None) -> None:
+        super().__init__()
         self.stream = stream
-        self.total = 0
-        self.done = 0
-        self.running: set[str] = set()
         self._drawn = False
-        self._lock = threading.RLock()
+        self._draw_lock = threading.RLock()
         self._held = threading.local()
 
-    def start(self, root: Node) -> None:
-        """Count what the run has to visit: every node that was not ready already."""
-        self.total = sum(
-            1 for n in traverse(root) if n.status is not NodeStatus.ALREADY_READY and _counted(n)
-        )
+    def node_started(self, node: Node) -> None:
+        super().node_started(node)
+        self._redraw()
 
-    def listener(self, node: Node) -> None:
-        if not _counted(node):
-            return
-        with self._lock:
-            self.done += 1
-            self.running.discard(node.taskname)
-            self._draw()
+    def node_finished(self, node: Node) -> None:
+        super().node_finished(node)
+        self._redraw()
+
+    def run_finished(self, root: Node, reason: Any) -> None:
+        self.close()
 
     def clear(self, *_: Any) -> None:
         """Log sink called before the line is written: hide the live line."""
-        self._held.value = self._lock.acquire(timeout=self.WAIT)
+        self._held.value = self._draw_lock.acquire(timeout=self.WAIT)
         self._wipe()
 
     def observe(self, message: Any) -> None:
-        """Log sink called after the line is written: note a start, show the line again."""
+        """Log sink called after the line is written: show the live line again."""
         try:
-            text = str(message.record["message"])
-            if text.endswith(_EXECUTING):
-                self.running.add(text[: -len(_EXECUTING)])
             self._draw()
         finally:
             if getattr(self._held, "value", False):
                 self._held.value = False
-                self._lock.release()
+                self._draw_lock.release()
 
     def close(self) -> None:
         """Remove the live line for good."""
-        held = self._lock.acquire(timeout=self.WAIT)
+        held = self._draw_lock.acquire(timeout=self.WAIT)
         try:
             self._wipe()
             self.stream = None
         finally:
             if held:
-                self._lock.release()
-
-    @property
-    def pending(self) -> int:
-        return max(self.total - self.done - len(self.running), 0)
+                self._draw_lock.release()
 
     def line(self) -> str:
-        return f"Progress: {self.done} done, {len(self.running)} running, {self.pending} pending"
+        return "Progress: " + status_text(self)
+
+    def _redraw(self) -> None:
+        with self._draw_lock:
+            self._draw()
 
     def _draw(self) -> None:
         if self.stream is not None:
