@@ -1,15 +1,50 @@
-"""Dispatch: which executor runs each node, tickets for attempts, and the jobs that run an
-action in another process together with what happens back here when they end."""
+"""Dispatch: where each node's action runs, capacity, tickets, timeouts, and the jobs that
+run an action in another process together with what happens back here when they end.
+
+Every attempt gets a :class:`Ticket`; an executor reports ``(ticket, ok, value)`` on the run's
+event queue and a stale ticket (an attempt given up on) is ignored. Thread pools keep several
+jobs queued per worker so that a burst of short tasks does not cost two context switches
+each; a queued job checks, when it starts, that the run is not stopping and its process not
+cancelled, and is dropped otherwise. A node with a timeout is only handed over when a worker
+is free, so its deadline counts from when it really starts.
+
+With one thread (and no timeouts) actions run in the loop's own thread: :meth:`route`
+returns ``None`` and the loop calls :func:`~tasktronaut.engine.outcome.perform` itself,
+with no hand-over at all.
+"""
 
 from __future__ import annotations
 
+import heapq
+import time
+from collections import deque
+from collections.abc import Callable
+from queue import Empty, SimpleQueue
 from typing import Any
 
-from tasktronaut.errors import TasktronautError
+from tasktronaut.engine.events import Bus
+from tasktronaut.engine.outcome import DROPPED, perform
+from tasktronaut.engine.settings import RunSettings
+from tasktronaut.engine.stop import Stop
+from tasktronaut.errors import CancelProcessError, TaskTimeoutError, TasktronautError
 from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node, NodeKind, reobserve
-from tasktronaut.model.protocols import Events, Executor
-from tasktronaut.workers import InlineExecutor, ProcessExecutor, ThreadExecutor
+from tasktronaut.model.protocols import Event, Executor
+from tasktronaut.workers import ProcessExecutor, ThreadExecutor
+
+Outcome = tuple[Node, bool, Any]
+_ACTIONS = (NodeKind.TASK, NodeKind.STEP)
+
+
+class Ticket:
+    """One attempt of one node on one executor; a stale ticket's outcome is ignored."""
+
+    __slots__ = ("executor", "node", "token")
+
+    def __init__(self, node: Node, token: int, executor: Executor) -> None:
+        self.node = node
+        self.token = token
+        self.executor = executor
 
 
 def remote_job(node: Node) -> Any:
@@ -35,57 +70,208 @@ def finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
         return False, e
 
 
-class Ticket:
-    """One attempt of one node on one executor; a stale ticket's outcome is ignored."""
+def local_job(node: Node, bus: Bus, stop: Stop) -> tuple[bool, Any]:
+    """An attempt on a worker thread: dropped if the run stopped or the node's process was
+    cancelled while it was queued; otherwise announced, wrapped and performed."""
+    hooks = node.hooks
+    if stop.reason is not None or (hooks is not None and hooks.cancelled()):
+        return True, DROPPED
+    if bus.node_started:
+        bus.emit(bus.node_started, node)
+    if bus.around_attempt:
+        with bus.attempt(node):
+            return perform(node)
+    return perform(node)
 
-    __slots__ = ("executor", "node", "token")
 
-    def __init__(self, node: Node, token: int, executor: Executor) -> None:
-        self.node = node
-        self.token = token
-        self.executor = executor
+class Dispatcher:
+    """The executors of one run, what is in flight on each, and the deadlines of attempts."""
 
-
-class Pools:
-    """The executors of one run, and which one each node's action goes to.
-
-    A node's ``executor`` option wins over the run's default; the thread pool (or the calling
-    thread, with one thread) is the default of defaults. Executors start on first use.
-    """
-
-    def __init__(self, threads: int, processes: int, default: Any, events: Events,
-                 log: RunLog, inline: bool = True) -> None:
-        self.threads: Executor = (
-            InlineExecutor() if threads == 1 and inline else ThreadExecutor(threads)
-        )
-        self._processes = processes
-        self._default = default
-        self._events = events
-        self._log = log
+    def __init__(self, settings: RunSettings, log: RunLog, bus: Bus, stop: Stop,
+                 timed: bool) -> None:
+        self.events: SimpleQueue[Event | None] = SimpleQueue()
+        self.log, self.bus, self.stop = log, bus, stop
+        self.here = settings.threads == 1 and not timed
+        self.in_flight = 0
+        self._settings = settings
+        self._threads: ThreadExecutor | None = None
         self._process: ProcessExecutor | None = None
-        self.started: list[Executor] = []
+        self._started: list[Executor] = []
+        self._busy: dict[Executor, int] = {}
+        self._parked: dict[Executor, deque[Node]] = {}
+        self._current: dict[int, Ticket] = {}
+        self._deadlines: list[tuple[float, int, Ticket, BaseException]] = []
+        self._token = 0
 
-    def for_node(self, node: Node) -> Executor:
-        choice = node.options.executor
-        if node.kind is not NodeKind.TASK and node.kind is not NodeKind.STEP:
+    def route(self, node: Node) -> Executor | None:
+        """The executor for ``node``'s action; ``None`` to run it in the loop's thread."""
+        if node.kind in _ACTIONS:
+            choice = node.options.executor
+            if choice is None:
+                choice = self._settings.executor
+        else:  # a process's own completion always runs beside the loop
             choice = None
-        elif choice is None:
-            choice = self._default
         name = getattr(choice, "value", choice)
         if choice is None or name == "thread":
-            executor: Executor = self.threads
-        elif name == "process":
+            if self.here:
+                return None
+            if self._threads is None:
+                self._threads = ThreadExecutor(self._settings.threads)
+            return self._start(self._threads)
+        if name == "process":
             if self._process is None:
-                self._process = ProcessExecutor(self._processes or None)
-            executor = self._process
-        else:
-            executor = choice
-        if executor not in self.started:
-            executor.start(self._events, self._log)
-            self.started.append(executor)
+                self._process = ProcessExecutor(self._settings.processes or None)
+            return self._start(self._process)
+        return self._start(choice)
+
+    def _start(self, executor: Executor) -> Executor:
+        if executor not in self._busy:
+            executor.start(self.events, self.log)  # type: ignore[arg-type]
+            self._started.append(executor)
+            self._busy[executor] = 0
         return executor
 
+    def has_room(self, executor: Executor, node: Node) -> bool:
+        """Whether ``executor`` takes another job for ``node`` now (else it is parked)."""
+        limit = executor.capacity
+        if node.options.timeout is None:
+            limit *= getattr(executor, "queue_depth", 1)
+        return self._busy[executor] < limit
+
+    def park(self, executor: Executor, node: Node) -> None:
+        """Keep ``node`` until ``executor`` has room."""
+        self._parked.setdefault(executor, deque()).append(node)
+
+    def unpark(self) -> list[Node]:
+        """Parked nodes that now fit, in the order they came (the loop visits them again
+        before they start, so a node whose process was cancelled meanwhile never starts)."""
+        nodes: list[Node] = []
+        for executor, parked in self._parked.items():
+            room = executor.capacity * getattr(executor, "queue_depth", 1) - (
+                self._busy[executor])
+            while parked and room > 0:
+                nodes.append(parked.popleft())
+                room -= 1
+        return nodes
+
+    def submit(self, node: Node, executor: Executor) -> Outcome | None:
+        """Hand ``node``'s attempt to ``executor``; an outcome if it could not be handed."""
+        self._token += 1
+        ticket = Ticket(node, self._token, executor)
+        self._busy[executor] += 1
+        self.in_flight += 1
+        self._current[id(node)] = ticket
+        timeout = node.options.timeout
+        if timeout is not None:
+            error = TaskTimeoutError(node.taskname, timeout)
+            heapq.heappush(self._deadlines,
+                           (time.monotonic() + timeout, ticket.token, ticket, error))
+        if not executor.remote:
+            executor.submit(ticket, _bind(local_job, node, self.bus, self.stop))
+            return None
+        try:
+            job = remote_job(node)
+            if self.bus.node_started:
+                self.bus.emit(self.bus.node_started, node)
+            executor.submit(ticket, job)
+        except Exception as e:
+            self._settle(ticket)
+            return node, False, e
+        return None
+
+    def _settle(self, ticket: Ticket) -> bool:
+        """Take an attempt off the books; False if it was already given up on."""
+        node = ticket.node
+        if self._current.get(id(node)) is not ticket:
+            return False
+        del self._current[id(node)]
+        self._busy[ticket.executor] -= 1
+        self.in_flight -= 1
+        return True
+
+    def collect(self, timeout: float | None) -> list[Outcome]:
+        """Wait up to ``timeout`` seconds for outcomes, then take every one available."""
+        events = self.events
+        try:
+            item = events.get(timeout=timeout) if timeout is None or timeout > 0 else (
+                events.get_nowait())
+        except Empty:
+            return []
+        outcomes: list[Outcome] = []
+        while True:
+            if item is not None:
+                self._take(item, outcomes)
+            try:
+                item = events.get_nowait()
+            except Empty:
+                return outcomes
+
+    def _take(self, item: Event, outcomes: list[Outcome]) -> None:
+        ticket, ok, value = item
+        if not self._settle(ticket):
+            return
+        node = ticket.node
+        if ticket.executor.remote:
+            ok, value = finish_remote(node, ok, value)
+        elif ok:
+            ok, value = value
+        outcomes.append((node, ok, value))
+
+    def wake(self) -> None:
+        """Wake a loop waiting in :meth:`collect` (safe from signal handlers and threads)."""
+        self.events.put(None)
+
+    def next_deadline(self) -> float | None:
+        """When the earliest running attempt times out (``None`` if none can)."""
+        return self._deadlines[0][0] if self._deadlines else None
+
+    def expire(self, now: float) -> list[Outcome]:
+        """Give up on attempts past their deadline: stop (or abandon) them, fail them."""
+        deadlines, outcomes = self._deadlines, []
+        while deadlines and deadlines[0][0] <= now:
+            _, _, ticket, error = heapq.heappop(deadlines)
+            if self._settle(ticket):
+                outcomes.append(self._give_up(ticket, error))
+        return outcomes
+
+    def _give_up(self, ticket: Ticket, error: BaseException) -> Outcome:
+        node = ticket.node
+        ticket.executor.cancel(ticket)
+        if node.hooks is not None:
+            try:
+                node.hooks.abandon(node)
+            except Exception as e:
+                self.log.error(f"{node.taskname}: abandoning its attempt failed: {e}")
+        if ticket.executor.remote:
+            finish_remote(node, False, error)
+        return node, False, error
+
+    def stop_cancelled_remote(self, whole_run: bool) -> list[Outcome]:
+        """Stop attempts in worker processes whose process (or run) was cancelled: they
+        cannot see ``context.cancelled``, so they are stopped instead."""
+        outcomes = []
+        for ticket in list(self._current.values()):
+            hooks = ticket.node.hooks
+            cancelled = whole_run or (hooks is not None and hooks.cancelled())
+            if ticket.executor.remote and cancelled and self._settle(ticket):
+                error = CancelProcessError("stopped: its process was cancelled")
+                outcomes.append(self._give_up(ticket, error))
+        return outcomes
+
+    def grace(self, seconds: float) -> None:
+        """After a signal: attempts in worker processes get ``seconds`` more, then stop."""
+        due = time.monotonic() + seconds
+        for ticket in list(self._current.values()):
+            if ticket.executor.remote:
+                error = TasktronautError(f"stopped after the {seconds:g}s grace period")
+                heapq.heappush(self._deadlines, (due, ticket.token, ticket, error))
+
     def shutdown(self) -> None:
-        for executor in self.started:
+        """Stop every executor this run started."""
+        for executor in self._started:
             executor.shutdown()
-        self.started.clear()
+        self._started.clear()
+
+
+def _bind(job: Callable[..., tuple[bool, Any]], *args: Any) -> Callable[[], tuple[bool, Any]]:
+    return lambda: job(*args)

@@ -25,6 +25,7 @@ class RunSettings:
     listener: Callable[[Node], Any] | None = None
     state: Any = None
     grace: float = 10.0
+    observers: tuple[Any, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if type(self.threads) is not int or self.threads < 1:
@@ -51,11 +52,6 @@ class RunSettings:
                 name="executor", value=self.executor,
             )
 
-    @property
-    def inline(self) -> bool:
-        """Whether every action can run in the calling thread (the fast path)."""
-        return self.threads == 1 and getattr(self.executor, "value", self.executor) in (
-            None, "thread")
 
 
 def check_settings(**settings: Any) -> None:

@@ -112,6 +112,8 @@ class TaskOptions:
     may be randomly shortened. For process steps, ``asset`` declares a real asset (a function
     of the step's arguments returning assets: the step is ready exactly when they are), and
     ``cache_key``/``cache_ttl`` reuse a result stored by an earlier run (needs a state store).
+    ``priority``: among nodes ready at the same time, higher priorities start first (ties in
+    definition order).
     """
 
     retries: int = 0
@@ -130,6 +132,7 @@ class TaskOptions:
         default=None, validator=_optional_callable
     )
     cache_ttl: float | None = None
+    priority: int = 0
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or (
@@ -140,6 +143,9 @@ class TaskOptions:
                 name="retries",
                 value=self.retries,
             )
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise ArgumentError(f"priority must be an integer, got {self.priority!r}",
+                                name="priority", value=self.priority)
         _non_negative("backoff_base", self.backoff_base)
         _non_negative("backoff_max", self.backoff_max)
         _number("jitter", self.jitter)

@@ -92,8 +92,16 @@ def readiness_lines(node: Node) -> list[str]:
     return lines
 
 
+MAX_INDENT = 24
+"""Deeper levels of the tree are numbered instead of indented, so its text stays linear."""
+
+
 def tree_lines(root: Node) -> list[str]:
-    """The graph as an indented tree; a subtree shown once is not repeated."""
+    """The graph as an indented tree; each node's subtree is shown once, then referred to.
+
+    Levels deeper than :data:`MAX_INDENT` carry their depth as a number instead of more
+    indentation, so a long chain prints in space linear in its length.
+    """
     lines: list[str] = []
     shown: set[int] = set()
     todo: list[tuple[Node, int]] = [(root, 0)]
@@ -101,7 +109,8 @@ def tree_lines(root: Node) -> list[str]:
         node, level = todo.pop()
         children = pending_requirements(node)
         repeat = id(node) in shown and bool(children)
-        lines.append("  " * level + node.taskname + (" (see above)" if repeat else ""))
+        indent = "  " * level if level <= MAX_INDENT else "  " * MAX_INDENT + f"[{level}] "
+        lines.append(indent + node.taskname + (" (see above)" if repeat else ""))
         if repeat:
             continue
         shown.add(id(node))

@@ -1,0 +1,118 @@
+"""What happens to a node when its turn comes, and after its action: the one writer of a
+node's ``status``, ``result`` and ``error`` during a run.
+
+:func:`visit` decides whether a node's action runs (a task or step whose requirements are
+all ready, whose process is not cancelled, outside a dry run) or only reports its readiness,
+as iotaa does. :func:`perform` runs an action where the worker runs it and observes the
+assets again; remote executors come back through ``dispatch.finish_remote`` to the same
+``(ok, ready-or-error)`` pair, so everything after an action is one path for every executor.
+"""
+
+from __future__ import annotations
+
+from tasktronaut.errors import TasktronautError
+from tasktronaut.logs import RunLog
+from tasktronaut.model.assets import Asset
+from tasktronaut.model.node import Node, NodeKind, NodeStatus, readiness_error, reobserve
+
+_TASK, _STEP, _EXTERNAL = NodeKind.TASK, NodeKind.STEP, NodeKind.EXTERNAL
+_READY, _NOT_READY = NodeStatus.READY, NodeStatus.NOT_READY
+_PASSIVE = (NodeKind.COLLECTION, NodeKind.JOIN)
+
+
+class Dropped:
+    """What a queued attempt returns when it was dropped before it started (a stop)."""
+
+    __slots__ = ()
+
+
+DROPPED = Dropped()
+
+
+def visit(node: Node, dry_run: bool, log: RunLog, acted: bool) -> bool:
+    """True if ``node``'s action should run now; otherwise give it its status.
+
+    A node with an action runs when every requirement is ready; a cancelled process's step
+    is skipped; in a dry run it is reported instead. Nodes without an action (collections,
+    joins, externals, ready tasks) take the readiness of their assets or requirements.
+    An external's assets are observed once per run, as iotaa does (its check may be an HTTP
+    request), unless an action has completed since (``acted``): then the world may have
+    changed, and a file an earlier step wrote is seen.
+    """
+    kind = node.kind
+    if kind is _TASK or kind is _STEP or node._action is not None:
+        for dep in node._deps or ():
+            if not dep.ready:
+                break
+        else:
+            hooks = node.hooks
+            if hooks is not None and hooks.cancelled():
+                node.status = NodeStatus.SKIPPED
+                node._ready = False
+                return False
+            if not dry_run:
+                return True
+            log.info(f"{node.taskname}: SKIPPING (DRY RUN)")
+        node._ready = False
+    elif kind in _PASSIVE or (acted and kind is _EXTERNAL):
+        node._ready = None  # as ready as its requirements (or assets) are now
+    node.status = _READY if node.ready else _NOT_READY
+    return False
+
+
+def perform(node: Node) -> tuple[bool, object]:
+    """Run ``node``'s action here and observe its assets again: ``(True, ready)``, or
+    ``(False, error)`` if the action or the readiness check raised.
+
+    Whatever the action raises is the node's failure, ``KeyboardInterrupt`` and
+    ``SystemExit`` included: a step's own exception never ends the run (the run's signal
+    handler, not the step, decides about Ctrl-C).
+    """
+    try:
+        action = node._action
+        if action is not None:
+            node.result = action(node)
+        if node.kind is _TASK:
+            asset = node._asset
+            try:
+                ready = node._ready = (
+                    bool(asset.ready()) if type(asset) is Asset else reobserve(node))
+            except TasktronautError:
+                raise
+            except Exception as e:
+                raise readiness_error(e) from e
+            return True, ready
+        return True, reobserve(node)
+    except BaseException as e:
+        if isinstance(e, KeyboardInterrupt | SystemExit) and getattr(e, "tasktronaut_abort",
+                                                                     False):
+            raise
+        node._ready = False
+        return False, e
+
+
+def succeeded(node: Node, ready: bool) -> None:
+    """The action ran to its end; its assets are (not) ready now."""
+    node.status = _READY if ready else _NOT_READY
+
+
+def failed(node: Node, error: BaseException, cancelled: bool) -> None:
+    """The node failed for good (or, ``cancelled``, asked to cancel its process)."""
+    node.error = error
+    node._ready = False
+    node.status = NodeStatus.CANCELLED if cancelled else NodeStatus.FAILED
+
+
+def skipped(node: Node) -> None:
+    """The node never started (the run stopped, or its attempt was dropped)."""
+    node.status = NodeStatus.SKIPPED
+    node._ready = False
+
+
+def describe(error: BaseException) -> str:
+    """The first line of an error's message, or its type's name; never raises."""
+    try:
+        lines = str(error).strip().splitlines()
+    except Exception:
+        return f"{type(error).__name__} (its message could not be read)"
+    return lines[0] if lines else type(error).__name__
