@@ -13,7 +13,8 @@ attempt span is a child of the run's span. Attempts that run in worker processes
 get their span from the run's own events (it starts when the attempt was handed over).
 
 Attributes: ``tasktronaut.task``, ``tasktronaut.identifier`` (a process identifier),
-``tasktronaut.attempt`` and ``tasktronaut.outcome``; an exception is recorded on the span.
+``tasktronaut.attempt`` and ``tasktronaut.outcome`` (``failed``, or the node's state:
+``ready``, ``not ready``, ...); the exception of a failed attempt is recorded on its span.
 Metrics: ``tasktronaut.attempts`` (counter), ``tasktronaut.attempt.duration`` (histogram,
 seconds) and ``tasktronaut.nodes`` (counter of final node states). Nothing here is imported
 by tasktronaut itself: a run without this observer pays nothing.
@@ -58,7 +59,7 @@ class Telemetry(Observer):
         self._context: Any = None
         self._identifier: str | None = None
         self._handed: dict[int, tuple[int, int]] = {}  # id(node) -> (attempt, start ns)
-        self._local: set[tuple[int, int]] = set()  # attempts that got a span where they ran
+        self._spans: dict[int, list[Any]] = {}  # id(node) -> [span, end ns] where it ran
         self._lock = threading.Lock()
 
     def run_started(self, root: Node, nodes: Sequence[Node]) -> None:
@@ -73,30 +74,28 @@ class Telemetry(Observer):
 
     @contextmanager
     def around_attempt(self, node: Node) -> Iterator[None]:
-        """The attempt's span, current while the action runs."""
+        """The attempt's span, current while the action runs; it ends with the attempt's
+        outcome, which the run learns a moment later."""
+        span = self.tracer.start_span(node.taskname, context=self._context,
+                                      attributes=self._attributes(node))
         with self._lock:
-            self._local.add((id(node), node.attempt))
-        start = time.perf_counter()
-        outcome = "failed"
-        with self.tracer.start_as_current_span(
-            node.taskname, context=self._context, attributes=self._attributes(node),
-            record_exception=True, set_status_on_exception=True,
-        ) as span:
-            try:
+            self._spans[id(node)] = [span, None]
+        try:
+            with self._trace.use_span(span, end_on_exit=False):
                 yield
-                outcome = "completed"
-            finally:
-                span.set_attribute("tasktronaut.outcome", outcome)
-                self._measure(node, outcome, time.perf_counter() - start)
+        finally:
+            with self._lock:
+                self._spans[id(node)][1] = time.time_ns()
 
     def node_retrying(self, node: Node, error: BaseException, delay: float) -> None:
-        self._remote_span(node, "failed", error)
+        self._end_attempt(node, "failed", error)
 
     def node_finished(self, node: Node) -> None:
         if not counted(node):
             return
         error = node.error if node.status in (NodeStatus.FAILED, NodeStatus.CANCELLED) else None
-        self._remote_span(node, "failed" if error is not None else "completed", error)
+        outcome = "failed" if error is not None else state(node)
+        self._end_attempt(node, outcome, error)
         self.nodes.add(1, {"tasktronaut.state": state(node)})
 
     def run_finished(self, root: Node, reason: StopReason | None) -> None:
@@ -111,25 +110,28 @@ class Telemetry(Observer):
                                                f"{root.taskname} is {state(root)}"))
         span.end()
 
-    def _remote_span(self, node: Node, outcome: str, error: BaseException | None) -> None:
-        """A span for an attempt that ran elsewhere (no ``around_attempt``), after the fact."""
+    def _end_attempt(self, node: Node, outcome: str, error: BaseException | None) -> None:
+        """End the span of the attempt that just ended; one that ran elsewhere (a worker
+        process, Dask: no ``around_attempt``) gets its span now, from the hand-over on."""
         with self._lock:
             handed = self._handed.pop(id(node), None)
-            if handed is None:
-                return
-            attempt, start = handed
-            if (id(node), attempt) in self._local:
-                self._local.discard((id(node), attempt))
-                return
-        attributes = {**self._attributes(node), "tasktronaut.attempt": attempt,
-                      "tasktronaut.outcome": outcome}
-        span = self.tracer.start_span(node.taskname, context=self._context,
-                                      attributes=attributes, start_time=start)
+            opened = self._spans.pop(id(node), None)
+        if handed is None:
+            return
+        attempt, start = handed
+        end = time.time_ns()
+        if opened is not None:
+            span, end = opened[0], opened[1] or end
+        else:
+            span = self.tracer.start_span(node.taskname, context=self._context,
+                                          attributes=self._attributes(node), start_time=start)
+        span.set_attribute("tasktronaut.attempt", attempt)
+        span.set_attribute("tasktronaut.outcome", outcome)
         if error is not None:
             span.record_exception(error)
             span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, first_line(error)))
-        span.end()
-        self._measure(node, outcome, (time.time_ns() - start) / 1e9)
+        span.end(end_time=end)
+        self._measure(node, outcome, (end - start) / 1e9)
 
     def _measure(self, node: Node, outcome: str, seconds: float) -> None:
         labels = {"tasktronaut.task": node.taskname, "tasktronaut.outcome": outcome}

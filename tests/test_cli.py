@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tasktronaut import ArgumentError, Asset, Node, collection, task
+from tasktronaut import ArgumentError, Asset, Node, NodeStatus, collection, task
 from tasktronaut.cli import cli
 from tasktronaut.cli.progress import Progress, Summary, elapsed, interactive
+from tasktronaut.model.node import traverse
 
 pytestmark = pytest.mark.usefixtures("loguru_reset")
 
@@ -273,12 +274,13 @@ def test_no_progress_line_when_stderr_is_not_a_terminal(workflows, tmp_path):
     assert "\x1b[K" not in result.stderr
 
 
-def test_a_terminal_gets_a_live_progress_line(workflows, tmp_path, monkeypatch):
-    monkeypatch.setattr("tasktronaut.cli.commands.interactive", lambda stream: True)
+def test_a_terminal_without_rich_gets_a_live_progress_line(workflows, tmp_path, monkeypatch):
+    monkeypatch.setattr("tasktronaut.cli.observe.interactive", lambda stream: True)
+    monkeypatch.setattr("tasktronaut.cli.observe.rich_available", lambda: False)
     result = invoke("run", f"{workflows}:both", tmp_path / "a", tmp_path / "b")
     assert result.exit_code == 0
-    assert "\r\x1b[KProgress: 0 done, 1 running, 2 pending" in result.stderr
-    assert "\r\x1b[KProgress: 3 done, 0 running, 0 pending" in result.stderr
+    assert "\r\x1b[KProgress: 0/3 done, 0 failed, 1 running" in result.stderr
+    assert "\r\x1b[KProgress: 3/3 done, 0 failed, 0 running" in result.stderr
     # The summary comes after the live line was wiped, each line whole.
     last = result.stderr.split("\x1b[K")[-1]
     assert "Summary: 2 run" in last
@@ -544,41 +546,52 @@ class _Message(str):
         return message
 
 
-def test_progress_counts_done_running_and_pending(pair):
+def _started(progress, root):
+    nodes = list(traverse(root))
+    progress.run_started(root, nodes)
+    return {n.taskname: n for n in nodes}
+
+
+def test_progress_counts_from_the_runs_events(pair):
     progress = Progress()
-    progress.start(pair)
-    assert progress.line() == "Progress: 0 done, 0 running, 2 pending"
-    progress.clear()
-    progress.observe(_Message("leaf a: Executing"))
-    assert progress.line() == "Progress: 0 done, 1 running, 1 pending"
-    progress.listener(Node("leaf a"))
-    assert progress.line() == "Progress: 1 done, 0 running, 1 pending"
-    progress.listener(Node("top"))
-    assert progress.line() == "Progress: 2 done, 0 running, 0 pending"
+    nodes = _started(progress, pair)
+    assert progress.line().startswith("Progress: 0/2 done, 0 failed, 0 running, 0:00 elapsed")
+    progress.node_started(nodes["leaf a"])
+    assert progress.line().startswith("Progress: 0/2 done, 0 failed, 1 running")
+    nodes["leaf a"].status = NodeStatus.FAILED
+    progress.node_finished(nodes["leaf a"])
+    assert progress.line().startswith("Progress: 1/2 done, 1 failed, 0 running")
+    nodes["top"].status = NodeStatus.NOT_READY
+    progress.node_finished(nodes["top"])
+    assert progress.line().startswith("Progress: 2/2 done, 1 failed, 0 running")
 
 
 def test_progress_redraws_one_line_around_log_lines(pair):
     stream = io.StringIO()
     progress = Progress(stream)
-    progress.start(pair)
-    progress.listener(Node("x"))
-    assert stream.getvalue() == "\r\x1b[KProgress: 1 done, 0 running, 1 pending"
+    nodes = _started(progress, pair)
+    progress.node_started(nodes["leaf a"])
+    assert stream.getvalue().startswith("\r\x1b[KProgress: 0/2 done, 0 failed, 1 running")
     progress.clear(_Message("a log line"))
-    assert stream.getvalue().endswith("pending\r\x1b[K")
+    assert stream.getvalue().endswith("\r\x1b[K")
     progress.observe(_Message("a log line"))
-    assert stream.getvalue().endswith("\r\x1b[KProgress: 1 done, 0 running, 1 pending")
+    assert stream.getvalue().endswith("\r\x1b[K\r\x1b[KProgress: 0/2 done, 0 failed, "
+                                      "1 running, 0:00 elapsed")
     progress.close()
-    assert stream.getvalue().endswith("pending\r\x1b[K")
-    progress.listener(Node("y"))
-    assert stream.getvalue().endswith("pending\r\x1b[K")
+    assert stream.getvalue().endswith("\r\x1b[K")
+    nodes["leaf a"].status = NodeStatus.READY
+    progress.node_finished(nodes["leaf a"])
+    assert stream.getvalue().endswith("\r\x1b[K")
 
 
 def test_progress_without_a_stream_writes_nothing(pair):
     progress = Progress(None)
-    progress.start(pair)
+    nodes = _started(progress, pair)
     progress.clear()
+    progress.node_started(nodes["leaf a"])
     progress.observe(_Message("leaf a: Executing"))
-    progress.listener(Node("leaf a"))
+    nodes["leaf a"].status = NodeStatus.READY
+    progress.node_finished(nodes["leaf a"])
     progress.close()
     assert progress.done == 1
 

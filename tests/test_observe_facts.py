@@ -2,13 +2,21 @@
 
 import json
 import threading
+from pathlib import Path
 
 import pytest
 
-from tasktronaut import Asset, ExecutionMode, MemoryStore, ProcessDefinition, collection, task
+from tasktronaut import (
+    Asset,
+    ExecutionMode,
+    MemoryStore,
+    ProcessDefinition,
+    SQLiteStore,
+    collection,
+    task,
+)
 from tasktronaut.cli.progress import Summary
-from tasktronaut.engine.facts import RECORD_STEP, RunFacts, RunRecord, load, save
-from tasktronaut.model.node import NodeStatus, walk
+from tasktronaut.engine.facts import RunFacts, RunRecord, load, save
 
 
 @pytest.fixture
@@ -22,7 +30,7 @@ def tea(tmp_path):
         yield None
         (tmp_path / "cup").touch()
 
-    @task
+    @task(retries=1)
     def kettle():
         yield "kettle"
         yield Asset(None, lambda: False)
@@ -43,35 +51,14 @@ def tea(tmp_path):
     return teatime
 
 
-def replay(facts, root, failures=None):
-    """Run ``root`` the way the engine reports it to observers, attempt by attempt.
-
-    Statuses come from a real run (``listener=``); the hook points are called in the order
-    the engine calls them, so the observer sees what it would see in a run.
-    """
-    finished = []
-    order = walk(root)
-    facts.run_started(root, order)
-    ran = root.run(listener=finished.append)
-    for node in finished:
-        if node.status in (NodeStatus.READY, NodeStatus.FAILED) and node._action is not None:
-            for attempt in range(1, (failures or {}).get(node.taskname, 0) + 1):
-                node.attempt = attempt
-                facts.node_started(node)
-                with facts.around_attempt(node):
-                    pass
-                facts.node_retrying(node, RuntimeError(f"try {attempt}"), 0.0)
-            facts.node_started(node)
-            with facts.around_attempt(node):
-                pass
-        facts.node_finished(node)
-    facts.run_finished(ran, None)
-    return ran
+def replay(facts, root, **settings):
+    """Run ``root`` with ``facts`` among its observers."""
+    return root.run(observers=[facts], **settings)
 
 
 def test_the_record_has_every_node_with_its_state_attempts_and_error(tea):
     facts = RunFacts()
-    root = replay(facts, tea.build(2), failures={"kettle": 1})
+    root = replay(facts, tea.build(2))
     record = root.run_record
     assert record is facts.record
     assert isinstance(record, RunRecord)
@@ -84,7 +71,9 @@ def test_the_record_has_every_node_with_its_state_attempts_and_error(tea):
     assert kettle.error == "no water"
     assert "OSError: no water" in kettle.traceback
     assert [(a.number, a.outcome, a.error) for a in kettle.attempts] == [
-        (1, "retried", "try 1"), (1, "failed", "no water")]
+        (1, "retried", "no water"), (2, "failed", "no water")]
+    assert all(a.seconds >= 0 for a in kettle.attempts)
+    assert kettle.attempts[0].end <= kettle.attempts[1].start + 0.01
     assert kettle.attempts[-1].worker == threading.current_thread().name
     assert record.node("brew").blocked_by == ("kettle",)
     assert record.node("brew").requires == ("cup", "kettle")
@@ -166,15 +155,52 @@ def test_join_nodes_are_never_counted_and_a_process_record_has_its_identifier():
     assert record.totals["ran"] == 2
 
 
-def test_the_record_is_kept_in_a_state_store_and_read_back():
+def test_the_record_is_kept_with_a_state_store_and_read_back(tmp_path):
     facts = RunFacts()
     replay(facts, Brew.build("night", cups=2))
     store = MemoryStore()
     save(store, facts.record)
-    assert store.completed("night")[RECORD_STEP]["run_id"] == facts.record.run_id
+    assert store.completed("night") == {}  # the store's own records stay as they were
     assert load(store, "night") == facts.record
     assert load(store, "other") is None
+    with SQLiteStore(tmp_path / "state.db") as file_store:
+        save(file_store, facts.record)
+        assert file_store.processes() == []
+    assert load(tmp_path / "state.db", "night") == facts.record
+    assert load(str(tmp_path / "state.db"), "other") is None
 
 
 def test_a_root_that_ran_without_facts_has_no_record(tea):
     assert tea.build(1).run().run_record is None
+
+
+@task
+def make(path: str):
+    """A module-level task, so that worker processes can import it."""
+    yield f"make {Path(path).name}"
+    yield Asset(Path(path), Path(path).exists)
+    yield None
+    Path(path).touch()
+
+
+def test_attempts_name_the_worker_that_ran_them(tmp_path):
+    facts = RunFacts()
+    root = make.build(str(tmp_path / "a")).run(threads=2, observers=[facts])
+    worker = root.run_record.node("make a").attempts[0].worker
+    assert worker != threading.current_thread().name
+    assert facts.record.settings["threads"] == 2
+
+    facts = RunFacts()
+    root = make.build(str(tmp_path / "b")).run(processes=1, executor="process",
+                                               observers=[facts])
+    assert root.ready
+    assert root.run_record.node("make b").attempts[0].worker == "process"
+
+
+def test_a_run_with_a_state_file_keeps_its_record_there(tmp_path):
+    state = tmp_path / "state.db"
+    root = Brew.build("night", cups=2).run(state=state, observers=[RunFacts()])
+    assert root.ready
+    kept = load(state, "night")
+    assert kept == root.run_record
+    assert kept.totals["ran"] == 2

@@ -4,8 +4,8 @@
 command line always does) and the root that run returns has a :class:`RunRecord`
 (``root.run_record``): the arguments and settings, start, end and totals of the run, and per
 node its state, its attempts and its error. With a state store and a process identifier the
-record is also kept in the store (the last run per identifier, under the reserved step name
-:data:`RECORD_STEP`), so a report can be written after the fact.
+record is also kept with the store (the last run per identifier; see :func:`save`), so a
+report can be written after the fact.
 
 Everything the reports, the summary and the traces show comes from here. Join nodes only
 connect the blocks of a process and are never counted. A run without this observer pays
@@ -14,29 +14,32 @@ nothing for it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
+import os
 import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
 
+from tasktronaut.atomic import atomic
 from tasktronaut.engine.events import Observer
 from tasktronaut.model.node import Node, NodeKind, NodeStatus
 from tasktronaut.model.report import STATES, blockers, state
-from tasktronaut.state import open_store
 
 if TYPE_CHECKING:
     from tasktronaut.engine.stop import StopReason
 
-RECORD_STEP = "tasktronaut:last-run"
-"""The step name under which a run's record is kept in the state store."""
 
 _SETTINGS = ("threads", "processes", "executor", "dry_run", "fail_fast", "state", "grace")
 
@@ -396,20 +399,50 @@ def _describe(value: Any) -> Any:
 
 
 def save(store: Any, record: RunRecord) -> None:
-    """Keep ``record`` in a state store, as the last run of its process identifier."""
+    """Keep ``record`` with a state store, as the last run of its process identifier.
+
+    A store with ``keep_run``/``last_run`` methods keeps it itself; for a state file it is a
+    JSON file beside it (``state.db.runs/``), so the file's own records stay as they are; an
+    in-memory store keeps it for as long as the store lives.
+    """
     assert record.identifier is not None
-    store.record(record.identifier, RECORD_STEP, record.to_data())
+    keep = getattr(store, "keep_run", None)
+    if keep is not None:
+        keep(record.identifier, record.to_data())
+        return
+    path = getattr(store, "path", None)
+    if path is not None:
+        target = _beside(Path(path), record.identifier)
+        with atomic(target) as tmp:
+            tmp.write_text(record.to_json(), encoding="utf-8")
+        return
+    with contextlib.suppress(TypeError):
+        _kept.setdefault(store, {})[record.identifier] = record.to_data()
 
 
 def load(state: Any, identifier: str) -> RunRecord | None:
-    """The last run record kept for ``identifier`` in a state store (a path or a store)."""
-    store = open_store(state)
-    try:
-        data = store.completed(identifier).get(RECORD_STEP)
-    finally:
-        if store is not state:
-            store.close()
+    """The last run record kept for ``identifier`` with a state store (a path or a store)."""
+    if isinstance(state, (str, os.PathLike)):
+        file = _beside(Path(state), identifier)
+        data = json.loads(file.read_text(encoding="utf-8")) if file.exists() else None
+    elif hasattr(state, "last_run"):
+        data = state.last_run(identifier)
+    elif getattr(state, "path", None) is not None:
+        return load(state.path, identifier)
+    else:
+        with contextlib.suppress(TypeError):
+            data = _kept.get(state, {}).get(identifier)
     return RunRecord.from_data(data) if isinstance(data, Mapping) else None
+
+
+_kept: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _beside(state_file: Path, identifier: str) -> Path:
+    """Where the last run of ``identifier`` is kept beside a state file."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in identifier)[:60]
+    digest = hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:10]
+    return state_file.with_name(state_file.name + ".runs") / f"{safe}-{digest}.json"
 
 
 def run_record(root: Node) -> RunRecord | None:
