@@ -175,6 +175,9 @@ log = LogProxy()
 
 _log_fields: ContextVar[dict[str, Any] | None] = ContextVar("tasktronaut_log_fields",
                                                             default=None)
+context_wanted = False
+"""Whether a sink shows the context fields (set by :func:`add_sinks`); until then the engine
+does not spend time setting them."""
 CONTEXT_FIELDS = ("run_id", "identifier", "task", "attempt")
 """The fields every record carries in ``extra`` once :func:`add_context` patches the logger."""
 
@@ -212,7 +215,7 @@ def add_sinks(level: str = "INFO", fmt: str = "text", file: Any = None,
     serialisation, the context fields under ``record.extra``); ``file`` adds a sink
     writing to that path as well. ``stderr=False`` keeps stderr quiet.
     """
-    global _handler_id
+    global _handler_id, context_wanted
     for handler in (0, _handler_id):
         if handler is not None:
             with contextlib.suppress(ValueError):
@@ -220,6 +223,7 @@ def add_sinks(level: str = "INFO", fmt: str = "text", file: Any = None,
     _handler_id = None
     _loguru.enable("tasktronaut")
     _loguru.configure(patcher=add_context)
+    context_wanted = True
     serialize = fmt == "json"
     shape = "{message}" if serialize else TEXT_FORMAT
     ids = []

@@ -43,6 +43,7 @@ from tasktronaut.cli.targets import build, is_process, load_module, load_target
 from tasktronaut.define.decorators import TaskFunction, tasknames
 from tasktronaut.engine.facts import RunFacts, RunRecord, load
 from tasktronaut.errors import ArgumentError
+from tasktronaut.model.node import Node
 from tasktronaut.model.report import to_dot, to_json, to_mermaid
 from tasktronaut.state import DEFAULT_STATE_PATH
 from tasktronaut.workers import DaskExecutor
@@ -145,28 +146,36 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
                                 "actions run")
         root = build(load_target(target), args, arg_items, option_items, identifier)
         facts = RunFacts()
-        observers = observers_for(facts, display, otel)
-        # After build(): a file target's folder is on sys.path now, and a local cluster's
-        # worker processes start with this sys.path, so they can import the target too.
-        with dask_executor(dask_address, connect=not dry_run) as executor, \
-                run_context(facts, identifier):
-            start = time.monotonic()
-            root = root.run(threads=threads, processes=processes,
-                            executor=executor if executor is not None else
-                            ("process" if processes else None),
-                            dry_run=dry_run, observers=observers, state=state_path)
-            seconds = time.monotonic() - start
-        record = root.run_record or facts.record
-        summary = Summary.of_record(record) if record is not None else Summary.of(root, seconds)
-        for line in summary.lines(verbose):
-            logger.info(line)
-        if report_path is not None and record is not None:
-            logger.info(f"Report: {save_report(record, report_path)}")
+        with run_context(facts, identifier):
+            root, record, seconds = _run(root, facts, observers_for(facts, display, otel),
+                                         dask_address, threads=threads, processes=processes,
+                                         dry_run=dry_run, state=state_path)
+            summary = Summary.of_record(record) if record is not None else \
+                Summary.of(root, seconds)
+            for line in summary.lines(verbose):
+                logger.info(line)
+            if report_path is not None and record is not None:
+                logger.info(f"Report: {save_report(record, report_path)}")
     if show_graph:
         click.echo(GRAPH_FORMATS[graph_format](root))
     if root.interrupted is not None:
         ctx.exit(128 + root.interrupted)
     ctx.exit(0 if root.ready else 1)
+
+
+def _run(root: Node, facts: RunFacts, observers: list[Any], dask_address: str | None,
+         **settings: Any) -> tuple[Node, RunRecord | None, float]:
+    """Run ``root`` where the options say; return the root that ran, its record and the
+    time it took."""
+    # After build(): a file target's folder is on sys.path now, and a local cluster's
+    # worker processes start with this sys.path, so they can import the target too.
+    with dask_executor(dask_address, connect=not settings["dry_run"]) as dask:
+        executor: Any = dask if dask is not None else (
+            "process" if settings["processes"] else None)
+        start = time.monotonic()
+        root = root.run(executor=executor, observers=observers, **settings)
+        seconds = time.monotonic() - start
+    return root, root.run_record or facts.record, seconds
 
 
 def save_report(record: RunRecord, path: Path, fmt: str | None = None) -> Path:
