@@ -279,8 +279,8 @@ def test_a_terminal_without_rich_gets_a_live_progress_line(workflows, tmp_path, 
     monkeypatch.setattr("tasktronaut.cli.observe.rich_available", lambda: False)
     result = invoke("run", f"{workflows}:both", tmp_path / "a", tmp_path / "b")
     assert result.exit_code == 0
-    assert "\r\x1b[KProgress: 0/3 done, 0 failed, 1 running" in result.stderr
-    assert "\r\x1b[KProgress: 3/3 done, 0 failed, 0 running" in result.stderr
+    assert "\r\x1b[KProgress: 0/2 done, 0 failed, 1 running" in result.stderr
+    assert "\r\x1b[KProgress: 2/2 done, 0 failed, 0 running" in result.stderr
     # The summary comes after the live line was wiped, each line whole.
     last = result.stderr.split("\x1b[K")[-1]
     assert "Summary: 2 run" in last
@@ -555,15 +555,16 @@ def _started(progress, root):
 def test_progress_counts_from_the_runs_events(pair):
     progress = Progress()
     nodes = _started(progress, pair)
-    assert progress.line().startswith("Progress: 0/2 done, 0 failed, 0 running, 0:00 elapsed")
+    # Only tasks and steps count; leaf b was ready already.
+    assert progress.line().startswith("Progress: 0/1 done, 0 failed, 0 running, 0:00 elapsed")
     progress.node_started(nodes["leaf a"])
-    assert progress.line().startswith("Progress: 0/2 done, 0 failed, 1 running")
+    assert progress.line().startswith("Progress: 0/1 done, 0 failed, 1 running")
     nodes["leaf a"].status = NodeStatus.FAILED
     progress.node_finished(nodes["leaf a"])
-    assert progress.line().startswith("Progress: 1/2 done, 1 failed, 0 running")
+    assert progress.line().startswith("Progress: 1/1 done, 1 failed, 0 running")
     nodes["top"].status = NodeStatus.NOT_READY
     progress.node_finished(nodes["top"])
-    assert progress.line().startswith("Progress: 2/2 done, 1 failed, 0 running")
+    assert progress.line().startswith("Progress: 1/1 done, 1 failed, 0 running")
 
 
 def test_progress_redraws_one_line_around_log_lines(pair):
@@ -571,11 +572,11 @@ def test_progress_redraws_one_line_around_log_lines(pair):
     progress = Progress(stream)
     nodes = _started(progress, pair)
     progress.node_started(nodes["leaf a"])
-    assert stream.getvalue().startswith("\r\x1b[KProgress: 0/2 done, 0 failed, 1 running")
+    assert stream.getvalue().startswith("\r\x1b[KProgress: 0/1 done, 0 failed, 1 running")
     progress.clear(_Message("a log line"))
     assert stream.getvalue().endswith("\r\x1b[K")
     progress.observe(_Message("a log line"))
-    assert stream.getvalue().endswith("\r\x1b[K\r\x1b[KProgress: 0/2 done, 0 failed, "
+    assert stream.getvalue().endswith("\r\x1b[K\r\x1b[KProgress: 0/1 done, 0 failed, "
                                       "1 running, 0:00 elapsed")
     progress.close()
     assert stream.getvalue().endswith("\r\x1b[K")

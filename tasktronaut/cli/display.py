@@ -6,8 +6,9 @@ imported only when a display is shown). While it is live, whatever the run write
 never through it. Without rich, the one-line :class:`~tasktronaut.cli.progress.Progress` is
 shown instead; off a terminal there is no live display at all, only plain log lines.
 
-Counts follow the summary: join nodes are not counted, and the total is what the run has to
-visit (nodes that were ready already are left out).
+The display counts tasks and steps, the nodes with an action, as the summary's "run" does;
+the total is what this run has to do (those ready already are left out). A node counts as done
+once it has its outcome, failed ones included (they are also counted as failed).
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from tasktronaut.engine.events import Observer
-from tasktronaut.engine.facts import counted
-from tasktronaut.model.node import Node, NodeStatus
+from tasktronaut.model.node import Node, NodeKind, NodeStatus
 
 if TYPE_CHECKING:
     from tasktronaut.engine.stop import StopReason
 
 _FAILED = (NodeStatus.FAILED, NodeStatus.CANCELLED)
+_ACTIONS = (NodeKind.TASK, NodeKind.STEP)
 SHOWN_RUNNING = 4
 """How many running steps the display names before "and N more"."""
 
@@ -42,7 +43,8 @@ class Tally(Observer):
         self.lock = threading.Lock()
 
     def run_started(self, root: Node, nodes: Sequence[Node]) -> None:
-        todo = {id(n) for n in nodes if counted(n) and n.status is not NodeStatus.ALREADY_READY}
+        todo = {id(n) for n in nodes
+                if n.kind in _ACTIONS and n.status is not NodeStatus.ALREADY_READY}
         with self.lock:
             self._todo, self.total = todo, len(todo)
             self.started = time.monotonic()
