@@ -47,6 +47,7 @@ class Telemetry(Observer):
         from opentelemetry import metrics, trace
 
         self._trace = trace
+        self.tracer_provider = tracer_provider or trace.get_tracer_provider()
         self.tracer = trace.get_tracer(SCOPE, __version__, tracer_provider)
         meter = metrics.get_meter(SCOPE, __version__, meter_provider=meter_provider)
         self.attempts = meter.create_counter(

@@ -122,3 +122,44 @@ def test_nothing_of_opentelemetry_is_imported_by_a_plain_run():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+PROVIDER = {}
+
+
+class Flaky(ProcessDefinition):
+    process_execution_mode = ExecutionMode.CONCURRENT
+
+    def define_process(self, builder):
+        builder.task(self.fetch)
+        builder.task(self.shaky, retries=1)
+
+    def fetch(self) -> None:
+        tracer = trace.get_tracer("a.library", tracer_provider=PROVIDER["tracer"])
+        with tracer.start_as_current_span("GET /data"):
+            pass
+
+    def shaky(self, context) -> None:
+        raise RuntimeError(f"attempt {context.attempt} failed")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_real_run_nests_library_spans_under_attempts_under_the_run(telemetry, threads):
+    observer, exporter, reader = telemetry
+    PROVIDER["tracer"] = observer.tracer_provider
+    root = Flaky.build("nightly").run(threads=threads, observers=[observer])
+    assert not root.ready
+    spans = exporter.get_finished_spans()
+    by_name = {}
+    for span in spans:
+        by_name.setdefault(span.name, []).append(span)
+    run = by_name["run Flaky [nightly]"][0]
+    fetch = by_name["Flaky.fetch"][0]
+    assert by_name["GET /data"][0].parent.span_id == fetch.context.span_id
+    assert fetch.parent.span_id == run.context.span_id
+    shaky = sorted(by_name["Flaky.shaky"], key=lambda s: s.attributes["tasktronaut.attempt"])
+    assert [s.attributes["tasktronaut.attempt"] for s in shaky] == [1, 2]
+    assert all(s.attributes["tasktronaut.outcome"] == "failed" for s in shaky)
+    assert shaky[1].events[0].attributes["exception.message"] == "attempt 2 failed"
+    assert all(s.attributes["tasktronaut.identifier"] == "nightly" for s in shaky)
+    assert _metrics(reader)["tasktronaut.attempts"]
