@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import cattrs
 
 from tasktronaut.atomic import atomic
 from tasktronaut.engine.events import Observer
@@ -133,19 +132,25 @@ class RunRecord:
 
     def to_data(self) -> dict[str, Any]:
         """The record as plain JSON-able data (:meth:`from_data` reads it back)."""
-        data: dict[str, Any] = _converter.unstructure(self)
+        data: dict[str, Any] = _converter().unstructure(self)
         return data
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> RunRecord:
         """A record from :meth:`to_data`'s data."""
-        return _converter.structure(dict(data), cls)
+        record: RunRecord = _converter().structure(dict(data), cls)
+        return record
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_data(), indent=indent, ensure_ascii=False)
 
 
-_converter = cattrs.Converter()
+@functools.cache
+def _converter() -> Any:
+    """cattrs' converter, imported when a record is first written or read."""
+    import cattrs
+
+    return cattrs.Converter()
 
 
 def counted(node: Node) -> bool:
