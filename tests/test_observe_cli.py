@@ -133,3 +133,15 @@ def test_the_report_command_says_what_is_missing_in_one_line(flow, tmp_path):
     assert written.exit_code == 0
     assert written.stdout.strip() == "Report: run-job.html"
     assert (tmp_path / "run-job.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_the_demo_watches_a_process_fail_and_resume(tmp_path, monkeypatch, capsys):
+    examples = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "examples")
+    monkeypatch.syspath_prepend(examples)
+    import demo
+
+    assert demo.watched_process(tmp_path / "out")
+    assert (tmp_path / "out" / "published").exists()
+    for name in ("first-run.html", "second-run.html", "report.html"):
+        assert (tmp_path / "out" / name).read_text().startswith("<!DOCTYPE html>")
+    assert "Run report: file://" in capsys.readouterr().out

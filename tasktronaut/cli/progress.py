@@ -166,7 +166,8 @@ class Summary:
                    elapsed: float) -> Summary:
         by_name = {r.name: r for r in records}
         blocked = [r for r in records if r.state == "blocked"]
-        timed = sorted((r for r in records if r.attempts), key=lambda r: -r.seconds)
+        timed = sorted((r for r in records if r.attempts and r.kind in ("task", "step")),
+                       key=lambda r: -r.seconds)
         return cls(
             ran=counts["ran"],
             already_ready=counts["already ready"],

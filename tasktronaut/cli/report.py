@@ -34,7 +34,7 @@ COLORS = {
 }
 """Fill colour per node state (and per attempt outcome in the timeline)."""
 
-_W, _H, _GAP_X, _GAP_Y, _PAD = 190, 34, 60, 14, 16
+_W, _H, _GAP_X, _GAP_Y, _PAD = 170, 34, 44, 14, 16
 _LANE, _TIMELINE_W, _LABEL_W = 26, 860, 130
 
 
