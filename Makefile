@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_workers.py
 	$(PY) benchmarks/bench_state.py
+	$(PY) benchmarks/bench_observers.py
 
 clean:
 	rm -rf $(VENV) site build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -25,7 +25,6 @@ import traceback
 import uuid
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -234,19 +233,17 @@ def _requirements(node: Node) -> list[Node]:
 class _Open:
     """An attempt in progress (mutable until the attempt ends)."""
 
-    __slots__ = ("end", "number", "start", "wall", "worker")
+    __slots__ = ("number", "start", "wall", "worker")
 
     def __init__(self, number: int, worker: str) -> None:
         self.number = number
         self.start = time.monotonic()
         self.wall = time.time()
-        self.end: float | None = None
         self.worker = worker
 
     def close(self, outcome: str, error: str | None) -> Attempt:
-        end = self.end if self.end is not None else time.monotonic()
-        return Attempt(self.number, self.wall, max(end - self.start, 0.0), self.worker,
-                       outcome, error)
+        seconds = max(time.monotonic() - self.start, 0.0)
+        return Attempt(self.number, self.wall, seconds, self.worker, outcome, error)
 
 
 _OUTCOMES = {NodeStatus.READY: "ready", NodeStatus.NOT_READY: "not ready",
@@ -289,19 +286,6 @@ class RunFacts(Observer):
     def node_started(self, node: Node) -> None:
         self._open[id(node)] = _Open(node.attempt, self._worker(node))
 
-    @contextmanager
-    def around_attempt(self, node: Node) -> Iterator[None]:
-        """Where the action runs: note the worker and time the action itself."""
-        current = self._open.get(id(node))
-        if current is None:
-            current = self._open[id(node)] = _Open(node.attempt, "")
-        current.worker = threading.current_thread().name
-        current.start, current.wall = time.monotonic(), time.time()
-        try:
-            yield
-        finally:
-            current.end = time.monotonic()
-
     def node_retrying(self, node: Node, error: BaseException, delay: float) -> None:
         self._close(node, "retried", first_line(error))
 
@@ -334,8 +318,8 @@ class RunFacts(Observer):
         )
 
     def _worker(self, node: Node) -> str:
-        """Where an attempt runs, as far as the run's thread can tell (``around_attempt``
-        corrects it for local workers)."""
+        """Where an attempt runs. An attempt on a thread is announced on that thread; one
+        sent to worker processes or Dask is announced on the run's thread when handed over."""
         option = node.options.executor
         if option == "process":
             return "process"
