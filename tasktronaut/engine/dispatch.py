@@ -24,8 +24,9 @@ from typing import Any
 
 from tasktronaut.engine.events import Bus
 from tasktronaut.engine.outcome import DROPPED, perform
+from tasktronaut.engine.retry import next_delay
 from tasktronaut.engine.settings import RunSettings
-from tasktronaut.engine.stop import Stop
+from tasktronaut.engine.stop import Stop, StopReason
 from tasktronaut.errors import CancelProcessError, TaskTimeoutError, TasktronautError
 from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node, NodeKind, reobserve
@@ -70,9 +71,15 @@ def finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
         return False, e
 
 
-def local_job(node: Node, bus: Bus, stop: Stop) -> tuple[bool, Any]:
+def local_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
+              log: RunLog) -> tuple[bool, Any]:
     """An attempt on a worker thread: dropped if the run stopped or the node's process was
-    cancelled while it was queued; otherwise announced, wrapped and performed."""
+    cancelled while it was queued; otherwise announced, wrapped and performed.
+
+    A cancel (or, with ``fail_fast``, a final failure) takes effect here, before this worker
+    takes its next job, so that nothing queued behind it starts; the loop's own handling of
+    the outcome later finds it done (both are idempotent).
+    """
     hooks = node.hooks
     if stop.reason is not None or (hooks is not None and hooks.cancelled()):
         return True, DROPPED
@@ -80,8 +87,30 @@ def local_job(node: Node, bus: Bus, stop: Stop) -> tuple[bool, Any]:
         bus.emit(bus.node_started, node)
     if bus.around_attempt:
         with bus.attempt(node):
-            return perform(node)
-    return perform(node)
+            outcome = perform(node)
+    else:
+        outcome = perform(node)
+    if not outcome[0]:
+        stop_now(node, outcome[1], stop, fail_fast, log)
+    return outcome
+
+
+def stop_now(node: Node, error: BaseException, stop: Stop, fail_fast: bool,
+             log: RunLog) -> None:
+    """What a final failure stops: a cancel its process (or the run); with ``fail_fast``,
+    any other failure the run. Safe to call twice and from any thread."""
+    if isinstance(error, CancelProcessError):
+        handled = False
+        if node.hooks is not None:
+            try:
+                handled = node.hooks.cancel(node, error)
+            except Exception as e:  # its process is cancelled all the same
+                handled = True
+                log.error(f"{node.taskname}: on_cancelled hook raised {type(e).__name__}: {e}")
+        if not handled:
+            stop.request(StopReason.CANCELLED)
+    elif fail_fast and next_delay(node, error, False) is None:
+        stop.request(StopReason.FAILURE)
 
 
 class Dispatcher:
@@ -167,7 +196,8 @@ class Dispatcher:
             heapq.heappush(self._deadlines,
                            (time.monotonic() + timeout, ticket.token, ticket, error))
         if not executor.remote:
-            executor.submit(ticket, _bind(local_job, node, self.bus, self.stop))
+            executor.submit(ticket, _bind(local_job, node, self.bus, self.stop,
+                                          self._settings.fail_fast, self.log))
             return None
         try:
             job = remote_job(node)

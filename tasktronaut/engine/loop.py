@@ -17,7 +17,7 @@ from typing import Any
 
 from tasktronaut import _gc
 from tasktronaut.engine import records
-from tasktronaut.engine.dispatch import Dispatcher
+from tasktronaut.engine.dispatch import Dispatcher, stop_now
 from tasktronaut.engine.events import Bus
 from tasktronaut.engine.observers import DefinitionHooks, Listener
 from tasktronaut.engine.outcome import DROPPED, failed, perform, skipped, succeeded, visit
@@ -218,23 +218,11 @@ class _Run:
         cancel = isinstance(error, CancelProcessError)
         failed(node, error, cancel)
         if cancel:
-            self._cancel(node, error)
+            stop_now(node, error, self.stop, False, self.log)
+            self.cancel_remote = True
         elif self.settings.fail_fast:
             self.stop.request(StopReason.FAILURE)
         self.release(node)
-
-    def _cancel(self, node: Node, error: BaseException) -> None:
-        handled = False
-        if node.hooks is not None:
-            try:
-                handled = node.hooks.cancel(node, error)
-            except Exception as e:  # its process is cancelled all the same
-                handled = True
-                self.log.error(f"{node.taskname}: on_cancelled hook raised "
-                               f"{type(e).__name__}: {e}")
-        if not handled:
-            self.stop.request(StopReason.CANCELLED)
-        self.cancel_remote = True
 
     def release(self, node: Node) -> None:
         """The node has its final status: tell observers, free its dependents."""

@@ -10,6 +10,8 @@ assets again; remote executors come back through ``dispatch.finish_remote`` to t
 
 from __future__ import annotations
 
+from typing import Any
+
 from tasktronaut.errors import TasktronautError
 from tasktronaut.logs import RunLog
 from tasktronaut.model.assets import Asset
@@ -60,7 +62,7 @@ def visit(node: Node, dry_run: bool, log: RunLog, acted: bool) -> bool:
     return False
 
 
-def perform(node: Node) -> tuple[bool, object]:
+def perform(node: Node) -> tuple[bool, Any]:
     """Run ``node``'s action here and observe its assets again: ``(True, ready)``, or
     ``(False, error)`` if the action or the readiness check raised.
 
