@@ -14,12 +14,13 @@ step, doing nothing twice::
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from tasktronaut import Builder, Context, ExecutionMode, ProcessDefinition, log
 
-PAUSE = 0.4
+PAUSE = float(os.environ.get("NIGHTLY_PAUSE", "0.4"))
 """Seconds each step takes, so that there is something to watch."""
 
 

@@ -136,6 +136,7 @@ def test_the_report_command_says_what_is_missing_in_one_line(flow, tmp_path):
 
 
 def test_the_demo_watches_a_process_fail_and_resume(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NIGHTLY_PAUSE", "0")
     examples = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "examples")
     monkeypatch.syspath_prepend(examples)
     import demo

@@ -7,7 +7,6 @@ summary and the report. Nothing here changes what a run does.
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -120,7 +119,3 @@ class TaskContext:
 def run_context(facts: RunFacts, identifier: str | None) -> Any:
     """Records logged during the run carry its run id and process identifier."""
     return log_context(run_id=facts.run_id, identifier=identifier)
-
-
-def stderr() -> IO[str]:
-    return sys.stderr
