@@ -137,13 +137,7 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     display = display_for(sys.stderr, quiet, log_format)
     level = level_of(verbose, quiet, log_level)
     with run_logging(level, log_format, log_file, display), reporting(verbose):
-        if threads < 1:
-            raise ArgumentError(f"--threads must be at least 1, got {threads}")
-        if processes < 0:
-            raise ArgumentError(f"--processes must be at least 0, got {processes}")
-        if dask_address is not None and processes:
-            raise ArgumentError("--dask and --processes cannot be combined: choose where "
-                                "actions run")
+        _check_workers(threads, processes, dask_address)
         root = build(load_target(target), args, arg_items, option_items, identifier)
         facts = RunFacts()
         with run_context(facts, identifier):
@@ -161,6 +155,16 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     if root.interrupted is not None:
         ctx.exit(128 + root.interrupted)
     ctx.exit(0 if root.ready else 1)
+
+
+def _check_workers(threads: int, processes: int, dask_address: str | None) -> None:
+    if threads < 1:
+        raise ArgumentError(f"--threads must be at least 1, got {threads}")
+    if processes < 0:
+        raise ArgumentError(f"--processes must be at least 0, got {processes}")
+    if dask_address is not None and processes:
+        raise ArgumentError("--dask and --processes cannot be combined: choose where "
+                            "actions run")
 
 
 def _run(root: Node, facts: RunFacts, observers: list[Any], dask_address: str | None,
