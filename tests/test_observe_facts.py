@@ -204,3 +204,25 @@ def test_a_run_with_a_state_file_keeps_its_record_there(tmp_path):
     kept = load(state, "night")
     assert kept == root.run_record
     assert kept.totals["ran"] == 2
+
+
+def test_the_progress_counts_tasks_and_takes_what_never_starts_off_the_total(tea):
+    from tasktronaut.cli.display import Tally, status_text
+    from tasktronaut.model.node import NodeStatus, walk
+
+    tally = Tally()
+    root = tea.build(2)
+    nodes = {n.taskname: n for n in walk(root)}
+    tally.run_started(root, list(nodes.values()))
+    assert status_text(tally).startswith("0/3 done, 0 failed, 0 running, 0:00 elapsed")
+    tally.node_started(nodes["cup"])
+    assert "1 running" in status_text(tally)
+    nodes["cup"].status = NodeStatus.READY
+    tally.node_finished(nodes["cup"])
+    nodes["kettle"].status = NodeStatus.FAILED
+    tally.node_finished(nodes["kettle"])
+    nodes["brew"].status = NodeStatus.SKIPPED
+    tally.node_finished(nodes["brew"])
+    nodes["teatime"].status = NodeStatus.SKIPPED  # a collection: not counted
+    tally.node_finished(nodes["teatime"])
+    assert status_text(tally).startswith("2/2 done, 1 failed, 0 running, 1 not started, ")

@@ -7,8 +7,9 @@ never through it. Without rich, the one-line :class:`~tasktronaut.cli.progress.P
 shown instead; off a terminal there is no live display at all, only plain log lines.
 
 The display counts tasks and steps, the nodes with an action, as the summary's "run" does;
-the total is what this run has to do (those ready already are left out). A node counts as done
-once it has its outcome, failed ones included (they are also counted as failed).
+the total is what this run has to do (those ready already are left out, and so are those a
+stopped run will never start, counted as "not started"). A node counts as done once it has its
+outcome, failed ones included (they are also counted as failed).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Tally(Observer):
         self.total = 0
         self.done = 0
         self.failed = 0
+        self.skipped = 0
         self.running: dict[int, str] = {}
         self.started = time.monotonic()
         self._todo: set[int] = set()
@@ -62,13 +64,16 @@ class Tally(Observer):
             self.running.pop(id(node), None)
             if node.status in _FAILED:
                 self.failed += 1
+            elif node.status is NodeStatus.SKIPPED:
+                self.skipped += 1
             else:
                 self.done += 1
 
     def snapshot(self) -> tuple[int, int, int, list[str], float]:
-        """(finished, failed, total, running names, elapsed seconds), consistently."""
+        """(finished, failed, total, running names, elapsed seconds), consistently; what
+        will never start (a stopped run) is taken off the total."""
         with self.lock:
-            return (self.done + self.failed, self.failed, self.total,
+            return (self.done + self.failed, self.failed, self.total - self.skipped,
                     list(self.running.values()), time.monotonic() - self.started)
 
     def eta(self) -> float | None:
@@ -90,7 +95,8 @@ def status_text(tally: Tally) -> str:
     """``12/30 done, 1 failed, 2 running, 0:07 elapsed, ETA 0:10``."""
     finished, failed, total, running, spent = tally.snapshot()
     eta = tally.eta()
-    return (f"{finished}/{total} done, {failed} failed, {len(running)} running, "
+    skipped = f", {tally.skipped} not started" if tally.skipped else ""
+    return (f"{finished}/{total} done, {failed} failed, {len(running)} running{skipped}, "
             f"{clock(spent)} elapsed" + (f", ETA {clock(eta)}" if eta is not None else ""))
 
 
