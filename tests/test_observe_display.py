@@ -42,13 +42,15 @@ FLOW = textwrap.dedent('''
 ''')
 
 
-def run_in_terminal(args: list[str], cwd: Path, timeout: float = 60) -> tuple[int, str]:
-    """Run a command with a pseudo-terminal as stdin, stdout and stderr; return all it wrote."""
+def run_in_terminal(args: list[str], cwd: Path, timeout: float = 60,
+                    stdout: object = None) -> tuple[int, str]:
+    """Run a command with a pseudo-terminal as stdin, stderr and (unless given) stdout;
+    return all it wrote there."""
     master, slave = pty.openpty()
     env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="40",
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
-                               close_fds=True)
+    process = subprocess.Popen(args, stdin=slave, stdout=stdout or slave, stderr=slave, cwd=cwd,
+                               env=env, close_fds=True)
     os.close(slave)
     chunks, deadline = [], time.monotonic() + timeout
     try:
@@ -96,6 +98,20 @@ def test_step_output_is_printed_above_the_display_and_counts_match_the_summary(t
     summary = next(p for p in shown if "Summary: " in p)
     assert summary.endswith("Summary: 6 run, 0 already ready, 1 not ready, 1 failed")
     assert any(p.endswith("Failed: Many.broken: it broke") for p in shown)
+
+
+def test_step_output_redirected_to_a_file_stays_in_the_file(tmp_path):
+    (tmp_path / "flow.py").write_text(FLOW)
+    with (tmp_path / "out.txt").open("w") as out:
+        code, output = run_in_terminal(
+            [sys.executable, "-m", "tasktronaut", "run", "flow.py:Many", "-t", "3"], tmp_path,
+            stdout=out)
+    assert code == 1
+    assert "done," in ANSI.sub("", output)  # the display was on the terminal
+    assert "output of" not in output
+    written = (tmp_path / "out.txt").read_text().splitlines()
+    assert sorted(written) == sorted([f"output of step {n} line {i}" for n in range(6)
+                                      for i in range(3)] + ["output of the broken step"])
 
 
 def test_off_a_terminal_there_are_only_plain_lines(tmp_path):

@@ -2,8 +2,9 @@
 
 :class:`LiveDisplay` is an observer drawn with rich (the optional extra ``tasktronaut[rich]``,
 imported only when a display is shown). While it is live, whatever the run writes to
-``sys.stdout`` or ``sys.stderr`` (log lines, a step's ``print``) is printed above the display,
-never through it. Without rich, the one-line :class:`~tasktronaut.cli.progress.Progress` is
+``sys.stderr`` (log lines), and to ``sys.stdout`` when that is the terminal too (a step's
+``print``), is printed above the display, never through it; stdout redirected to a file stays
+in the file. Without rich, the one-line :class:`~tasktronaut.cli.progress.Progress` is
 shown instead; off a terminal there is no live display at all, only plain log lines.
 
 The display counts tasks and steps, the nodes with an action, as the summary's "run" does;
@@ -14,6 +15,7 @@ outcome, failed ones included (they are also counted as failed).
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -138,8 +140,11 @@ class LiveDisplay(Tally):
         super().run_started(root, nodes)
         from rich.live import Live
 
+        # Step output meant for a terminal goes above the display; stdout redirected to a
+        # file or a pipe stays there.
         self.live = Live(self, console=self.console, refresh_per_second=8,
-                         redirect_stdout=True, redirect_stderr=True, transient=False)
+                         redirect_stdout=_is_terminal(sys.stdout), redirect_stderr=True,
+                         transient=False)
         self.live.start()
 
     def run_finished(self, root: Node, reason: StopReason | None) -> None:
@@ -151,6 +156,13 @@ class LiveDisplay(Tally):
         if live is not None:
             live.refresh()
             live.stop()
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def rich_available() -> bool:
