@@ -182,8 +182,9 @@ class Node:
         Settings: ``threads`` (default 1), ``processes``, ``executor``, ``dry_run``, ``log``,
         ``fail_fast``, ``listener`` (called with each node as it gets its final status) and
         ``observers`` (objects that hear the run's events, such as ``RunFacts``, which
-        leaves :attr:`run_record` on the returned root). A graph runs once; running an already-run node builds its graph afresh (readiness is
-        read again) and runs that, returning the new root.
+        leaves :attr:`run_record` on the returned root). A graph runs once; running an
+        already-run node builds its graph afresh (readiness is read again) and runs that,
+        returning the new root.
         """
         from tasktronaut.engine import run  # the one sanctioned upward import
 
