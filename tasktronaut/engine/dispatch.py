@@ -122,6 +122,8 @@ class Dispatcher:
         self.log, self.bus, self.stop = log, bus, stop
         self.here = settings.threads == 1 and not timed
         self.in_flight = 0
+        self.parked = 0
+        """How many nodes wait for room on an executor."""
         self._settings = settings
         self._threads: ThreadExecutor | None = None
         self._process: ProcessExecutor | None = None
@@ -132,8 +134,13 @@ class Dispatcher:
         self._deadlines: list[tuple[float, int, Ticket, BaseException]] = []
         self._token = 0
 
-    def route(self, node: Node) -> Executor | None:
-        """The executor for ``node``'s action; ``None`` to run it in the loop's thread."""
+    def route(self, node: Node, alone: bool = False) -> Executor | None:
+        """The executor for ``node``'s action; ``None`` to run it in the loop's thread.
+
+        ``alone``: nothing else is ready to start. A thread-pool action with no timeout then
+        runs in the loop's thread if nothing is in flight either, since no other work could
+        use the time: a chain of tasks does not bounce between threads.
+        """
         if node.kind in _ACTIONS:
             choice = node.options.executor
             if choice is None:
@@ -142,7 +149,7 @@ class Dispatcher:
             choice = None
         name = getattr(choice, "value", choice)
         if choice is None or name == "thread":
-            if self.here:
+            if self.here or (alone and not self.in_flight and node.options.timeout is None):
                 return None
             if self._threads is None:
                 self._threads = ThreadExecutor(self._settings.threads)
@@ -170,6 +177,7 @@ class Dispatcher:
     def park(self, executor: Executor, node: Node) -> None:
         """Keep ``node`` until ``executor`` has room."""
         self._parked.setdefault(executor, deque()).append(node)
+        self.parked += 1
 
     def unpark(self) -> list[Node]:
         """Parked nodes that now fit, in the order they came (the loop visits them again
@@ -181,6 +189,7 @@ class Dispatcher:
             while parked and room > 0:
                 nodes.append(parked.popleft())
                 room -= 1
+        self.parked -= len(nodes)
         return nodes
 
     def submit(self, node: Node, executor: Executor) -> Outcome | None:

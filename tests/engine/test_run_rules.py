@@ -317,3 +317,32 @@ def test_thread_workers_start_only_as_jobs_arrive():
     count_threads.build().run(threads=500)
     assert seen
     assert seen[0] - before <= 2
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_many_more_ready_tasks_than_queued_jobs_all_run(threads):
+    done: set = set()
+    root = leaves.build(done, 500).run(threads=threads)
+    assert root.ready
+    assert done == set(range(500))
+
+
+@task
+def chained(done: set, i: int):
+    yield f"chained {i}"
+    yield Asset(i, lambda: i in done)
+    yield chained(done, i - 1) if i else None
+    done.add(i)
+
+
+def test_a_chain_on_a_thread_pool_runs_in_order():
+    done: set = set()
+    order: list[int] = []
+
+    class Order:
+        def node_finished(self, node):
+            order.append(int(node.taskname.split()[1]))
+
+    root = chained.build(done, 300).run(threads=2, observers=[Order()])
+    assert root.ready
+    assert order == list(range(301))
