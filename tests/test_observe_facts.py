@@ -183,11 +183,20 @@ def make(path: str):
     Path(path).touch()
 
 
+@collection
+def several(folder: str):
+    yield "several"
+    yield [make(str(Path(folder) / str(n))) for n in range(4)]
+
+
 def test_attempts_name_the_worker_that_ran_them(tmp_path):
     facts = RunFacts()
-    root = make.build(str(tmp_path / "a")).run(threads=2, observers=[facts])
-    worker = root.run_record.node("make a").attempts[0].worker
-    assert worker != threading.current_thread().name
+    root = several.build(str(tmp_path)).run(threads=2, observers=[facts])
+    workers = {n.attempts[0].worker for n in root.run_record.nodes if n.kind == "task"}
+    # Four tasks ready at once go to the pool (a lone one may run in the loop's thread).
+    pool = {name for name in workers if name != threading.current_thread().name}
+    assert pool
+    assert all(name.startswith("tasktronaut-thread-") for name in pool)
     assert facts.record.settings["threads"] == 2
 
     facts = RunFacts()
