@@ -146,3 +146,17 @@ def test_the_demo_watches_a_process_fail_and_resume(tmp_path, monkeypatch, capsy
     for name in ("first-run.html", "second-run.html", "report.html"):
         assert (tmp_path / "out" / name).read_text().startswith("<!DOCTYPE html>")
     assert "Run report: file://" in capsys.readouterr().out
+
+
+def test_a_report_that_cannot_be_written_is_refused_before_the_run(flow, tmp_path):
+    (tmp_path / "folder.html").mkdir()
+    result = invoke("run", flow, "--arg", f"folder={tmp_path}", "--report", "folder.html")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "Error: cannot write the report folder.html: it is a folder"
+    assert "Executing" not in result.stderr
+
+
+def test_otel_traces_a_command_line_run(flow, tmp_path):
+    pytest.importorskip("opentelemetry")
+    result = invoke("run", flow, "--arg", f"folder={tmp_path}", "--otel")
+    assert result.exit_code == 0, result.stderr

@@ -138,6 +138,8 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     level = level_of(verbose, quiet, log_level)
     with run_logging(level, log_format, log_file, display), reporting(verbose):
         _check_workers(threads, processes, dask_address)
+        if report_path is not None:
+            _check_writable(report_path)
         root = build(load_target(target), args, arg_items, option_items, identifier)
         facts = RunFacts()
         with run_context(facts, identifier):
@@ -165,6 +167,16 @@ def _check_workers(threads: int, processes: int, dask_address: str | None) -> No
     if dask_address is not None and processes:
         raise ArgumentError("--dask and --processes cannot be combined: choose where "
                             "actions run")
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a report path that cannot be written before anything runs."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CliError(f"cannot write the report {path}: {describe(e)}") from e
+    if path.is_dir():
+        raise CliError(f"cannot write the report {path}: it is a folder")
 
 
 def _run(root: Node, facts: RunFacts, observers: list[Any], dask_address: str | None,
