@@ -149,11 +149,12 @@ def test_the_demo_watches_a_process_fail_and_resume(tmp_path, monkeypatch, capsy
 
 
 def test_a_report_that_cannot_be_written_is_refused_before_the_run(flow, tmp_path):
-    (tmp_path / "folder.html").mkdir()
-    result = invoke("run", flow, "--arg", f"folder={tmp_path}", "--report", "folder.html")
+    (tmp_path / "plain-file").touch()
+    result = invoke("run", flow, "--arg", f"folder={tmp_path}", "--report", "plain-file/r.html")
     assert result.exit_code == 2
-    assert result.stderr.strip() == "Error: cannot write the report folder.html: it is a folder"
-    assert "Executing" not in result.stderr
+    assert result.stderr.startswith("Error: cannot write the report plain-file/r.html: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "kettle on" not in result.stdout  # nothing ran
 
 
 def test_otel_traces_a_command_line_run(flow, tmp_path):

@@ -175,8 +175,6 @@ def _check_writable(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise CliError(f"cannot write the report {path}: {describe(e)}") from e
-    if path.is_dir():
-        raise CliError(f"cannot write the report {path}: it is a folder")
 
 
 def _run(root: Node, facts: RunFacts, observers: list[Any], dask_address: str | None,
