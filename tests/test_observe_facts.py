@@ -235,3 +235,19 @@ def test_the_progress_counts_tasks_and_takes_what_never_starts_off_the_total(tea
     nodes["teatime"].status = NodeStatus.SKIPPED  # a collection: not counted
     tally.node_finished(nodes["teatime"])
     assert status_text(tally).startswith("2/2 done, 1 failed, 0 running, 1 not started, ")
+
+
+def test_the_slowest_steps_are_named_when_one_took_a_while():
+    from tasktronaut.cli.progress import SLOW
+    from tasktronaut.engine.facts import Attempt, NodeRecord
+
+    def step(name, seconds):
+        return NodeRecord(name, "step", "ready", attempts=(Attempt(1, 0.0, seconds, "t", "ready"),))
+
+    counts = {"ran": 2, "already ready": 0, "not ready": 0, "blocked": 0, "failed": 0,
+              "cancelled": 0, "skipped": 0, "pending": 0}
+    quick = Summary.of_records([step("a", 0.001), step("b", 0.002)], counts, 1.0)
+    assert not [line for line in quick.lines() if line.startswith("Slowest")]
+    assert "Slowest: b (0.00s), a (0.00s)" in quick.lines(verbose=True)
+    slow = Summary.of_records([step("a", 0.001), step("b", SLOW + 2)], counts, 3.0)
+    assert "Slowest: b (2.10s), a (0.00s)" in slow.lines()

@@ -199,7 +199,7 @@ class Summary:
             if verbose:
                 lines += [f"Blocked: {name} waits for {_names(on, None)}"
                           for name, on in self.waits]
-        if len(self.slowest) > 1 or (self.slowest and verbose):
+        if self.slowest and (verbose or self.slowest[0][1] >= SLOW):
             lines.append("Slowest: " + ", ".join(f"{name} ({elapsed(seconds)})"
                                                  for name, seconds in self.slowest))
         lines.append(f"Elapsed: {elapsed(self.elapsed)}")
@@ -208,6 +208,8 @@ class Summary:
 
 SLOWEST = 3
 """How many of the slowest steps the summary names."""
+SLOW = 0.1
+"""Seconds: the slowest steps are named when one took this long (always with ``verbose``)."""
 BRIEF = 3
 """How many names a brief line lists before "and N more"."""
 
