@@ -124,3 +124,21 @@ def test_off_a_terminal_there_are_only_plain_lines(tmp_path):
     assert "\x1b" not in done.stderr
     assert "━" not in done.stderr
     assert "Summary: 6 run" in done.stderr
+
+
+def test_without_rich_the_one_line_progress_keeps_step_output_whole(tmp_path):
+    (tmp_path / "flow.py").write_text(FLOW)
+    no_rich = ("import sys; sys.modules['rich'] = None; sys.argv[0] = 'tasktronaut'; "
+               "from tasktronaut.cli import main; main()")
+    code, output = run_in_terminal(
+        [sys.executable, "-c", no_rich, "run", "flow.py:Many", "-t", "3"], tmp_path)
+    assert code == 1, output
+    assert "━" not in output
+    shown = pieces(output)
+    for n in range(6):
+        for i in range(3):
+            assert f"output of step {n} line {i}" in shown
+    assert not [p for p in shown if "output of" in p and "Progress:" in p]
+    assert any(p.startswith("Progress: ") for p in shown)
+    assert any(p.endswith("Summary: 6 run, 0 already ready, 1 not ready, 1 failed")
+               for p in shown)

@@ -7,6 +7,7 @@ summary and the report. Nothing here changes what a run does.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -16,7 +17,7 @@ from loguru import logger
 
 from tasktronaut.cli.display import LiveDisplay, Tally, rich_available
 from tasktronaut.cli.errors import CliError, describe
-from tasktronaut.cli.progress import Progress, interactive
+from tasktronaut.cli.progress import Above, Progress, interactive
 from tasktronaut.engine.facts import RunFacts
 from tasktronaut.logs import add_sinks, log_context
 
@@ -83,9 +84,16 @@ def run_logging(level: str, fmt: str, file: Path | None,
         raise CliError(f"cannot write the log file {file}: {describe(e)}") from e
     if progress is not None:
         handlers.append(logger.add(progress.observe, level=level, format="{message}"))
+    stdout = sys.stdout
+    above = Above(progress, stdout) if progress is not None and interactive(stdout) else None
+    if above is not None:
+        sys.stdout = above  # step output above the line
     try:
         yield
     finally:
+        if above is not None:
+            sys.stdout = stdout
+            above.close()
         if isinstance(display, (LiveDisplay, Progress)):
             display.close()
         for handler in handlers:

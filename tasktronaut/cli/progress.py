@@ -98,6 +98,45 @@ class Progress(Tally):
             self._drawn = False
 
 
+class Above:
+    """A stand-in for ``sys.stdout`` while the one-line progress is shown on the same
+    terminal: whole lines are written above the progress line, never through it."""
+
+    def __init__(self, progress: Progress, stream: IO[str]) -> None:
+        self.progress = progress
+        self.stream = stream
+        self._partial = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._partial += text
+            if "\n" not in self._partial:
+                return len(text)
+            lines, self._partial = self._partial.rsplit("\n", 1)
+        self.progress.clear()
+        try:
+            self.stream.write(lines + "\n")
+            self.stream.flush()
+        finally:
+            self.progress.observe(None)
+        return len(text)
+
+    def flush(self) -> None:
+        """Lines are written whole; a partial one waits for its end (or :meth:`close`)."""
+
+    def close(self) -> None:
+        """Write what is left of a last line that never ended."""
+        with self._lock:
+            rest, self._partial = self._partial, ""
+        if rest:
+            self.stream.write(rest)
+            self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def interactive(stream: IO[str]) -> bool:
     """Whether ``stream`` is a terminal that can redraw a line."""
     try:
