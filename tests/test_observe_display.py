@@ -33,11 +33,13 @@ FLOW = textwrap.dedent('''
 
         def work(self, context):
             for i in range(3):
-                print(f"output of {context.step} line {i}", flush=True)
+                # One write per line: print()'s text and newline are two writes, which
+                # threads printing at once may interleave (Python's doing, not ours).
+                print(f"output of {context.step} line {i}\\n", end="", flush=True)
                 time.sleep(0.03)
 
         def broken(self):
-            print("output of the broken step", flush=True)
+            print("output of the broken step\\n", end="", flush=True)
             raise ValueError("it broke")
 ''')
 
