@@ -251,3 +251,13 @@ def test_the_slowest_steps_are_named_when_one_took_a_while():
     assert "Slowest: b (0.00s), a (0.00s)" in quick.lines(verbose=True)
     slow = Summary.of_records([step("a", 0.001), step("b", SLOW + 2)], counts, 3.0)
     assert "Slowest: b (2.10s), a (0.00s)" in slow.lines()
+
+
+def test_one_observer_given_to_two_runs_records_each_afresh(tea):
+    facts = RunFacts()
+    first = tea.build(1).run(observers=[facts]).run_record
+    second = tea.build(2).run(observers=[facts]).run_record
+    assert first.run_id != second.run_id
+    assert first.arguments == {"args": [1]}
+    assert second.arguments == {"args": [2]}
+    assert len(second.node("kettle").attempts) == 2  # not four: the first run's are gone

@@ -255,15 +255,23 @@ class RunFacts(Observer):
 
     ``arguments`` and ``settings`` are recorded as given; by default they are read from the
     root (a process's arguments, a task function's call) and from the run's own settings.
-    After the run, :attr:`record` (and ``root.run_record``) hold the record.
+    After the run, :attr:`record` (and ``root.run_record``) hold the record. An observer given
+    to several runs starts afresh for each, with a new run id unless one was given.
     """
 
     def __init__(self, *, arguments: Mapping[str, Any] | None = None,
                  settings: Mapping[str, Any] | None = None, run_id: str | None = None) -> None:
+        self._given = (arguments, settings, run_id)
+        self._fresh = True
+        self.record: RunRecord | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forget any earlier run: what is kept is per run."""
+        arguments, settings, run_id = self._given
         self.arguments = dict(arguments) if arguments is not None else None
         self.settings = dict(settings) if settings is not None else None
         self.run_id = run_id or uuid.uuid4().hex
-        self.record: RunRecord | None = None
         self._nodes: list[Node] = []
         self._open: dict[int, _Open] = {}
         self._attempts: dict[int, list[Attempt]] = {}
@@ -272,6 +280,9 @@ class RunFacts(Observer):
         self._store: Any = None
 
     def run_started(self, root: Node, nodes: Sequence[Node]) -> None:
+        if not self._fresh:  # the same observer given to another run
+            self._reset()
+        self._fresh = False
         self._nodes = [n for n in nodes if counted(n)]
         active = getattr(root._session, "active", None)
         run_settings = getattr(active, "settings", None)
