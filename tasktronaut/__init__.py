@@ -8,8 +8,10 @@ from tasktronaut.define.process import Context, ExecutionMode, ProcessDefinition
 from tasktronaut.engine.facts import RunFacts, RunRecord, run_record
 from tasktronaut.errors import (
     ArgumentError,
+    ArgumentTypeError,
     CancelProcessError,
     CycleError,
+    MissingArgumentError,
     NonRetryableProcessError,
     TaskTimeoutError,
     TasktronautError,
@@ -21,6 +23,7 @@ from tasktronaut.workers import DaskExecutor, ProcessExecutor
 
 __all__ = [
     "ArgumentError",
+    "ArgumentTypeError",
     "Asset",
     "Builder",
     "CancelProcessError",
@@ -29,6 +32,7 @@ __all__ = [
     "DaskExecutor",
     "ExecutionMode",
     "MemoryStore",
+    "MissingArgumentError",
     "Node",
     "NodeKind",
     "NodeStatus",

@@ -22,7 +22,15 @@ from tasktronaut.engine import records
 from tasktronaut.engine.dispatch import Dispatcher, stop_now
 from tasktronaut.engine.events import Bus
 from tasktronaut.engine.observers import DefinitionHooks, Listener
-from tasktronaut.engine.outcome import DROPPED, failed, perform, skipped, succeeded, visit
+from tasktronaut.engine.outcome import (
+    DROPPED,
+    failed,
+    perform,
+    perform_settled,
+    skipped,
+    succeeded,
+    visit,
+)
 from tasktronaut.engine.reporter import Reporter
 from tasktronaut.engine.retry import next_delay
 from tasktronaut.engine.schedule import Schedule
@@ -40,16 +48,23 @@ _TASK = NodeKind.TASK
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
         dry_run: bool = False, log: Any = None, fail_fast: bool = False,
         listener: Callable[[Node], Any] | None = None, state: Any = None,
-        grace: float = 10.0, observers: Sequence[Any] = ()) -> Node:
+        grace: float = 10.0, observers: Sequence[Any] = (),
+        resources: dict[str, int] | None = None, async_limit: int = 100,
+        loop: Any = None) -> Node:
     """Run the graph below ``root`` and return the root that was run.
 
     ``state`` (a path, or a store from :mod:`tasktronaut.state`) records each completed
     process step per process identifier; a run with the same identifier skips what is
     recorded and resumes at the first step that is not. ``observers`` hear the run's events
-    (see :mod:`tasktronaut.engine.events`).
+    (see :mod:`tasktronaut.engine.events`). ``resources`` limits how much of each named
+    resource the attempts in flight may hold (``{"db": 2}``); ``async_limit`` how many async
+    actions run at once, on ``loop`` if given (``arun``) or on a loop thread of the run's own.
     """
-    settings = RunSettings(threads, processes, executor, dry_run, fail_fast, listener, state,
-                           grace, tuple(observers))
+    settings = RunSettings(
+        threads=threads, processes=processes, executor=executor, dry_run=dry_run,
+        fail_fast=fail_fast, listener=listener, state=state, grace=grace,
+        observers=tuple(observers), resources=dict(resources or {}), async_limit=async_limit,
+        loop=loop)
     if root.status is not _NEW:
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
@@ -77,7 +92,7 @@ class _Run:
         self.root, self.order, self.owner = root, order, owner
         self.settings, self.store, self.log = settings, store, owner.log
         self.stop = Stop()
-        self.cancel_remote = False
+        self.cancel_remote = False  # some attempts elsewhere must be stopped
         self.acted = False  # whether an action has completed in this run
         if store is not None:
             records.restore(order, store, self.log)
@@ -86,7 +101,10 @@ class _Run:
         self.bus = Bus(_observers(self.reporter, self.schedule, settings, self.log), self.log)
         self.dispatch = Dispatcher(settings, self.log, self.bus, self.stop, self.schedule.timed)
         self.plain = (self.dispatch.here and settings.executor is None and not settings.dry_run
-                      and not self.bus.node_started and not self.bus.around_attempt)
+                      and not self.bus.node_started and not self.bus.around_attempt
+                      and not settings.resources)
+        if settings.resources:
+            self.dispatch.check_resources(order)
 
     def request_cancel(self) -> None:
         """Stop starting new work (called from any thread, e.g. by ``Node.cancel``)."""
@@ -141,15 +159,21 @@ class _Run:
                 if dep._ready is not True:
                     break
             else:
-                ok, value = perform(node)
-                self.finish(node, ok, value)
+                error = perform_settled(node)
+                if error is not None:
+                    self.finish(node, False, error)
+                    return
+                self.acted = True
+                self.schedule.release(node)
+                if self.bus.node_finished:
+                    self.bus.emit(self.bus.node_finished, node)
                 return
         if not visit(node, self.settings.dry_run, self.log, self.acted):
             self.release(node)
             return
         dispatch = self.dispatch
         executor = dispatch.route(node, alone=not self.schedule)
-        if executor is not None and not dispatch.has_room(executor, node):
+        if not dispatch.has_room(executor, node):
             dispatch.park(executor, node)
             return
         if node.hooks is not None:
@@ -164,14 +188,18 @@ class _Run:
             self.finish(*outcome)
 
     def _perform_here(self, node: Node) -> None:
-        bus = self.bus
+        bus, dispatch = self.bus, self.dispatch
         if bus.node_started:
             bus.emit(bus.node_started, node)
-        if bus.around_attempt:
-            with bus.attempt(node):
+        dispatch.hold(node)
+        try:
+            if bus.around_attempt:
+                with bus.attempt(node):
+                    ok, value = perform(node)
+            else:
                 ok, value = perform(node)
-        else:
-            ok, value = perform(node)
+        finally:
+            dispatch.hold(node, -1)
         self.finish(node, ok, value)
 
     def finish(self, node: Node, ok: bool, value: Any) -> None:
@@ -223,8 +251,10 @@ class _Run:
         dispatch, finish = self.dispatch, self.finish
         if self.cancel_remote:
             self.cancel_remote = False
-            whole = self.stop.reason is StopReason.CANCELLED
-            stopped = dispatch.stop_cancelled_remote(whole)
+            reason = self.stop.reason
+            stopped = dispatch.stop_cancelled(
+                whole_run=reason is StopReason.CANCELLED or reason is StopReason.INTERRUPTED,
+                remote=reason is not StopReason.INTERRUPTED)  # those get a grace period
             for outcome in stopped:
                 finish(*outcome)
             if stopped:
@@ -244,6 +274,7 @@ class _Run:
         self.log.warning(f"Interrupted by {signal.Signals(signum).name}: finishing running "
                          "tasks (again to abort)")
         self.dispatch.grace(self.settings.grace)
+        self.cancel_remote = True  # coroutines are cancelled, not waited for
         self.dispatch.wake()
 
     def _wrap_up(self) -> None:
