@@ -161,12 +161,7 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     # stdout goes to stderr first, so that the display keeps step output above it there.
     with stdout_to_stderr(show_graph), run_logging(level, log_format, log_file, display), \
             reporting(verbose):
-        check_workers(ctx, threads, processes)
-        if dask_address is not None and processes:
-            raise ArgumentError("--dask and --processes cannot be combined: choose where "
-                                "actions run")
-        if report_path is not None:
-            _check_writable(report_path)
+        _check_options(ctx, threads, processes, dask_address, report_path)
         root = build(load_target(target), args, arg_items, option_items, identifier)
         facts = RunFacts()
         with run_context(facts, identifier):
@@ -196,12 +191,19 @@ def check_workers(ctx: click.Context, threads: int, processes: int) -> None:
                                 f"{source_of_option(ctx, name)}")
 
 
-def _check_writable(path: Path) -> None:
-    """Refuse a report path that cannot be written before anything runs."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CliError(f"cannot write the report {path}: {describe(e)}") from e
+def _check_options(ctx: click.Context, threads: int, processes: int,
+                   dask_address: str | None, report_path: Path | None) -> None:
+    """Refuse what cannot work before anything runs: worker counts, --dask with
+    --processes, a report whose folder cannot be made."""
+    check_workers(ctx, threads, processes)
+    if dask_address is not None and processes:
+        raise ArgumentError("--dask and --processes cannot be combined: choose where "
+                            "actions run")
+    if report_path is not None:
+        try:
+            report_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CliError(f"cannot write the report {report_path}: {describe(e)}") from e
 
 
 def _run(root: Node, facts: RunFacts, observers: list[Any], dask_address: str | None,
