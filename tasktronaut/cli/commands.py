@@ -164,7 +164,7 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
         _check_options(ctx, threads, processes, dask_address, report_path)
         root = build(load_target(target), args, arg_items, option_items, identifier)
         facts = RunFacts()
-        with run_context(facts, identifier):
+        with run_context(facts, root):
             root, record, seconds = _run(root, facts, observers_for(facts, display, otel),
                                          dask_address, threads=threads, processes=processes,
                                          dry_run=dry_run, state=state_path)

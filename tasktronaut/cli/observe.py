@@ -18,7 +18,7 @@ from loguru import logger
 from tasktronaut.cli.display import LiveDisplay, Tally, rich_available
 from tasktronaut.cli.errors import CliError, describe
 from tasktronaut.cli.progress import Above, Progress, interactive
-from tasktronaut.engine.facts import RunFacts
+from tasktronaut.engine.facts import RunFacts, identifier_of
 from tasktronaut.logs import add_sinks, log_context
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -124,6 +124,6 @@ class TaskContext:
             yield
 
 
-def run_context(facts: RunFacts, identifier: str | None) -> Any:
+def run_context(facts: RunFacts, root: Any) -> Any:
     """Records logged during the run carry its run id and process identifier."""
-    return log_context(run_id=facts.run_id, identifier=identifier)
+    return log_context(run_id=facts.run_id, identifier=identifier_of(root))
