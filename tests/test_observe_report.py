@@ -94,3 +94,11 @@ def test_the_html_report_loads_in_a_headless_browser_and_shows_every_node(record
     for node in record.nodes:
         assert f">{node.name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}<" \
             in dom
+
+
+def test_a_graph_too_large_to_draw_is_listed_in_the_table(monkeypatch, record):
+    monkeypatch.setattr("tasktronaut.cli.report.MAX_DRAWN", 3)
+    page = to_html(record)
+    assert "7 nodes are more than a picture can show" in page
+    assert "<g class='node'" not in page
+    assert page.count("<tr class='row'") == 7

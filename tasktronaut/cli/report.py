@@ -34,6 +34,9 @@ COLORS = {
 }
 """Fill colour per node state (and per attempt outcome in the timeline)."""
 
+MAX_DRAWN = 1500
+"""The largest graph the report draws; a larger one is only listed in the table."""
+
 _W, _H, _GAP_X, _GAP_Y, _PAD = 170, 34, 44, 14, 16
 _LANE, _TIMELINE_W, _LABEL_W = 26, 860, 130
 
@@ -127,6 +130,9 @@ def _shape(kind: str, x: int, y: int, fill: str, dashed: bool) -> str:
 
 
 def _graph_svg(nodes: Sequence[NodeRecord]) -> str:
+    if len(nodes) > MAX_DRAWN:
+        return (f"<p>{len(nodes)} nodes are more than a picture can show (at most "
+                f"{MAX_DRAWN} are drawn): see the table of nodes below.</p>")
     place = _layout(nodes)
     where = {name: (_PAD + c * (_W + _GAP_X), _PAD + r * (_H + _GAP_Y))
              for name, (c, r) in place.items()}
@@ -273,6 +279,7 @@ _SCRIPT = """
   marker.id = "report-ready";
   marker.setAttribute("data-nodes", String(data.nodes));
   marker.setAttribute("data-shown", String(document.querySelectorAll("g.node").length));
+  marker.setAttribute("data-rows", String(rows.length));
   document.body.appendChild(marker);
 })();
 """
