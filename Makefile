@@ -9,11 +9,11 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,lint,docs,dask]'
+	$(PY) -m pip install --quiet -e '.[test,lint,docs,dask,rich,otel]'
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/demo_teatime.py
+	$(PY) examples/demo.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_workers.py
 	$(PY) benchmarks/bench_state.py
+	$(PY) benchmarks/bench_observers.py
 
 clean:
 	rm -rf $(VENV) site build *.egg-info .mypy_cache .ruff_cache .pytest_cache

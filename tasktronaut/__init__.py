@@ -5,6 +5,7 @@ from tasktronaut.atomic import atomic
 from tasktronaut.define.builder import Builder
 from tasktronaut.define.decorators import collection, external, task, tasknames
 from tasktronaut.define.process import Context, ExecutionMode, ProcessDefinition
+from tasktronaut.engine.facts import RunFacts, RunRecord, run_record
 from tasktronaut.errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -38,6 +39,8 @@ __all__ = [
     "NonRetryableProcessError",
     "ProcessDefinition",
     "ProcessExecutor",
+    "RunFacts",
+    "RunRecord",
     "SQLiteStore",
     "StateError",
     "TaskTimeoutError",
@@ -53,6 +56,7 @@ __all__ = [
     "ready",
     "ref",
     "req",
+    "run_record",
     "task",
     "tasknames",
 ]

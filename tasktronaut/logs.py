@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -190,3 +191,70 @@ class LogProxy:
 
 
 log = LogProxy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Context on records and the command line's sinks (run id, process identifier, task, attempt).
+# Kept apart from the rest of this module: it only adds fields to loguru records.
+
+_log_fields: ContextVar[dict[str, Any] | None] = ContextVar("tasktronaut_log_fields",
+                                                            default=None)
+context_wanted = False
+"""Whether a sink shows the context fields (set by :func:`add_sinks`); until then the engine
+does not spend time setting them."""
+CONTEXT_FIELDS = ("run_id", "identifier", "task", "attempt")
+"""The fields every record carries in ``extra`` once :func:`add_context` patches the logger."""
+
+
+@contextlib.contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Records logged inside carry ``fields`` (over any outer ones) in loguru's ``extra``.
+
+    Worker threads start in a copy of the run's context, so fields set around a run reach
+    them; the task and attempt are set where each attempt runs.
+    """
+    token = _log_fields.set({**(_log_fields.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _log_fields.reset(token)
+
+
+def add_context(record: Any) -> None:
+    """A loguru patcher: put the context fields into the record's ``extra``."""
+    extra = record["extra"]
+    for name in CONTEXT_FIELDS:
+        extra.setdefault(name, None)
+    extra.update(_log_fields.get() or {})
+
+
+TEXT_FORMAT = FORMAT
+
+
+def add_sinks(level: str = "INFO", fmt: str = "text", file: Any = None,
+              stderr: bool = True) -> list[int]:
+    """Install the command line's sinks and return their ids (for ``logger.remove``).
+
+    ``fmt`` is ``text`` (iotaa's line format) or ``json`` (one JSON object a line, loguru's
+    serialisation, the context fields under ``record.extra``); ``file`` adds a sink
+    writing to that path as well. ``stderr=False`` keeps stderr quiet.
+    """
+    global _handler_id, context_wanted
+    for handler in (0, _handler_id):
+        if handler is not None:
+            with contextlib.suppress(ValueError):
+                _loguru.remove(handler)
+    _handler_id = None
+    _loguru.enable("tasktronaut")
+    _loguru.configure(patcher=add_context)
+    context_wanted = True
+    serialize = fmt == "json"
+    shape = "{message}" if serialize else TEXT_FORMAT
+    ids = []
+    if stderr:
+        ids.append(_loguru.add(_write_stderr, level=level, format=shape, colorize=False,
+                               serialize=serialize))
+    if file is not None:
+        ids.append(_loguru.add(file, level=level, format=shape, colorize=False,
+                               serialize=serialize, encoding="utf-8"))
+    return ids

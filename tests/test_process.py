@@ -729,4 +729,5 @@ def test_the_dot_graph_shows_every_step_and_the_process():
     for name in ("Kitchen", "Kitchen.a", "Kitchen.b", "Kitchen.c", "Kitchen.d", "Kitchen.e",
                  "Kitchen.f"):
         assert f'label="{name}"' in dot
-    assert "shape=point" in dot  # the concurrent block's join
+    assert "join" not in dot
+    assert "shape=point" not in dot

@@ -35,11 +35,23 @@ from tasktronaut.cli.config import (
     stdout_to_stderr,
 )
 from tasktronaut.cli.errors import CliError, OneLineGroup, describe, reporting
-from tasktronaut.cli.progress import Progress, Summary, interactive, logging_to_stderr
+from tasktronaut.cli.observe import (
+    display_for,
+    level_of,
+    logging_options,
+    observers_for,
+    run_context,
+    run_logging,
+)
+from tasktronaut.cli.progress import Summary, logging_to_stderr
+from tasktronaut.cli.report import FORMATS as REPORT_FORMATS
+from tasktronaut.cli.report import write_report
 from tasktronaut.cli.state import state
 from tasktronaut.cli.targets import build, is_process, load_module, load_target
 from tasktronaut.define.decorators import TaskFunction, tasknames
+from tasktronaut.engine.facts import RunFacts, RunRecord, load
 from tasktronaut.errors import ArgumentError
+from tasktronaut.model.node import Node
 from tasktronaut.model.report import to_dot, to_json, to_mermaid
 from tasktronaut.state import DEFAULT_STATE_PATH
 from tasktronaut.workers import DaskExecutor
@@ -116,8 +128,10 @@ _verbose_option = click.option(
                    "'local' to start a LocalCluster on this machine for the run.")
 @click.option("-d", "--dry-run", is_flag=True, help="Report what would run; run no action.")
 @click.option("-g", "--graph", "show_graph", is_flag=True,
-              help="After the run, print the graph as Graphviz DOT on stdout (what steps "
+              help="After the run, print the graph on stdout (as --format says; what steps "
                    "print goes to stderr meanwhile).")
+@click.option("-f", "--format", "graph_format", type=click.Choice(sorted(GRAPH_FORMATS)),
+              default="dot", show_default=True, help="The format of --graph.")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
               metavar="PATH",
               help="Record completed process steps in this state file and resume from it "
@@ -125,42 +139,43 @@ _verbose_option = click.option(
 @click.option("--resume", is_flag=True,
               help=f"Same as --state {DEFAULT_STATE_PATH} (needs --id).")
 @_verbose_option
+@logging_options
 @click.pass_context
 def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
         option_items: tuple[str, ...], identifier: str | None, threads: int, processes: int,
-        dask_address: str | None, dry_run: bool, show_graph: bool, state_path: Path | None,
-        resume: bool, verbose: bool) -> None:
+        dask_address: str | None, dry_run: bool, show_graph: bool, graph_format: str,
+        state_path: Path | None, resume: bool, verbose: bool, quiet: bool,
+        log_level: str | None, log_format: str, log_file: Path | None,
+        report_path: Path | None, otel: bool) -> None:
     """Run TARGET (a process or an asset task) with positional ARGS and --arg values.
 
-    Runs only what is not ready yet, logs to stderr and ends with a summary.
+    Runs only what is not ready yet, logs to stderr (with a live display on a terminal)
+    and ends with a summary: what failed, what is blocked and by what, the slowest steps.
     Exit status: 0 when TARGET is ready, 1 when it is not, 2 on a usage error,
     130 or 143 when Ctrl-C or SIGTERM stopped it.
     """
     if resume and state_path is None:
         state_path = DEFAULT_STATE_PATH
-    stream = sys.stderr
-    progress = Progress(stream if interactive(stream) else None)
-    with logging_to_stderr(verbose, progress), reporting(verbose), \
-            stdout_to_stderr(show_graph):
-        check_workers(ctx, threads, processes)
-        if dask_address is not None and processes:
-            raise ArgumentError("--dask and --processes cannot be combined: choose where "
-                                "actions run")
+    display = display_for(sys.stderr, quiet, log_format)
+    level = level_of(verbose, quiet, log_level)
+    # stdout goes to stderr first, so that the display keeps step output above it there.
+    with stdout_to_stderr(show_graph), run_logging(level, log_format, log_file, display), \
+            reporting(verbose):
+        _check_options(ctx, threads, processes, dask_address, report_path)
         root = build(load_target(target), args, arg_items, option_items, identifier)
-        progress.start(root)
-        # After build(): a file target's folder is on sys.path now, and a local cluster's
-        # worker processes start with this sys.path, so they can import the target too.
-        with dask_executor(dask_address, connect=not dry_run) as executor:
-            start = time.monotonic()
-            root = root.run(threads=threads, processes=processes,
-                            executor=executor if executor is not None else
-                            ("process" if processes else None),
-                            dry_run=dry_run, listener=progress.listener, state=state_path)
-            seconds = time.monotonic() - start
-    for line in Summary.of(root, seconds).lines():
-        logger.info(line)
+        facts = RunFacts()
+        with run_context(facts, root):
+            root, record, seconds = _run(root, facts, observers_for(facts, display, otel),
+                                         dask_address, threads=threads, processes=processes,
+                                         dry_run=dry_run, state=state_path)
+            summary = Summary.of_record(record) if record is not None else \
+                Summary.of(root, seconds)
+            for line in summary.lines(verbose):
+                logger.info(line)
+            if report_path is not None and record is not None:
+                logger.info(f"Report: {save_report(record, report_path)}")
     if show_graph:
-        click.echo(to_dot(root))
+        click.echo(GRAPH_FORMATS[graph_format](root))
     if root.interrupted is not None:
         ctx.exit(128 + root.interrupted)
     ctx.exit(0 if root.ready else 1)
@@ -174,6 +189,44 @@ def check_workers(ctx: click.Context, threads: int, processes: int) -> None:
             bound = f"at least {low}" if value < low else f"at most {high}"
             raise ArgumentError(f"--{name} must be {bound}, got {value}"
                                 f"{source_of_option(ctx, name)}")
+
+
+def _check_options(ctx: click.Context, threads: int, processes: int,
+                   dask_address: str | None, report_path: Path | None) -> None:
+    """Refuse what cannot work before anything runs: worker counts, --dask with
+    --processes, a report whose folder cannot be made."""
+    check_workers(ctx, threads, processes)
+    if dask_address is not None and processes:
+        raise ArgumentError("--dask and --processes cannot be combined: choose where "
+                            "actions run")
+    if report_path is not None:
+        try:
+            report_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CliError(f"cannot write the report {report_path}: {describe(e)}") from e
+
+
+def _run(root: Node, facts: RunFacts, observers: list[Any], dask_address: str | None,
+         **settings: Any) -> tuple[Node, RunRecord | None, float]:
+    """Run ``root`` where the options say; return the root that ran, its record and the
+    time it took."""
+    # After build(): a file target's folder is on sys.path now, and a local cluster's
+    # worker processes start with this sys.path, so they can import the target too.
+    with dask_executor(dask_address, connect=not settings["dry_run"]) as dask:
+        executor: Any = dask if dask is not None else (
+            "process" if settings["processes"] else None)
+        start = time.monotonic()
+        root = root.run(executor=executor, observers=observers, **settings)
+        seconds = time.monotonic() - start
+    return root, root.run_record or facts.record, seconds
+
+
+def save_report(record: RunRecord, path: Path, fmt: str | None = None) -> Path:
+    """Write a run report; a path that cannot be written is one usage error."""
+    try:
+        return write_report(record, path, fmt)
+    except OSError as e:
+        raise CliError(f"cannot write the report {path}: {describe(e)}") from e
 
 
 @contextlib.contextmanager
@@ -273,6 +326,36 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo("Aborted: interrupted twice", err=True)
         sys.exit(128 + signal.SIGINT)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+@cli.command(short_help="Write the report of a run recorded in a state file.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_STATE_PATH, show_default=True, help="The state file.")
+@click.option("--id", "identifier", required=True, metavar="IDENTIFIER",
+              help="The process identifier whose last run to report.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, metavar="PATH",
+              help="Where to write it (default: run-IDENTIFIER.html, or .json with "
+                   "--format json).")
+@click.option("-f", "--format", "fmt", type=click.Choice(REPORT_FORMATS), default=None,
+              help="html or json (default: from the output's suffix, else html).")
+@_verbose_option
+def report(state_path: Path, identifier: str, output: Path | None, fmt: str | None,
+           verbose: bool) -> None:
+    """Write the report of the last run of IDENTIFIER recorded in a state file.
+
+    Runs with --state keep what they did (attempts, timings, errors) in the state file;
+    this writes the same report as `run --report` did, after the fact.
+    """
+    with logging_to_stderr(verbose, None), reporting(verbose):
+        if not state_path.exists():
+            raise CliError(f"no state file at {state_path}")
+        record = load(state_path, identifier)
+        if record is None:
+            raise CliError(f"no run of '{identifier}' is recorded in {state_path}")
+        path = output or Path(f"run-{identifier}.{fmt or 'html'}")
+        written = save_report(record, path, fmt)
+    click.echo(f"Report: {written}")
 
 
 cli.add_command(state)

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from tasktronaut import logs
 from tasktronaut.logs import RunLog
 
 if TYPE_CHECKING:
@@ -112,6 +113,14 @@ class Bus:
 
     def emit(self, handlers: tuple[Callable[..., Any], ...], *args: Any) -> None:
         """Call each handler; one that raises is logged and does not stop the others."""
+        # Records logged about a node carry its task and attempt (when sinks want them).
+        if logs.context_wanted and args and hasattr(args[0], "attempt"):
+            with logs.log_context(task=args[0].taskname, attempt=args[0].attempt):
+                self._emit(handlers, args)
+            return
+        self._emit(handlers, args)
+
+    def _emit(self, handlers: tuple[Callable[..., Any], ...], args: tuple[Any, ...]) -> None:
         for handler in handlers:
             try:
                 handler(*args)

@@ -198,9 +198,11 @@ class Node:
 
         Settings: ``threads`` (default 1), ``processes``, ``executor``, ``dry_run``, ``log``,
         ``fail_fast``, ``listener`` (called with each node as it gets its final status),
-        ``state``, ``observers``, ``resources`` (``{"db": 2}``: limits of named resources)
-        and ``async_limit``. A graph runs once; running an already-run node builds its graph
-        afresh (readiness is read again) and runs that, returning the new root.
+        ``state``, ``observers`` (objects that hear the run's events, such as ``RunFacts``,
+        which leaves :attr:`run_record` on the returned root), ``resources``
+        (``{"db": 2}``: limits of named resources) and ``async_limit``. A graph runs once;
+        running an already-run node builds its graph afresh (readiness is read again) and
+        runs that, returning the new root.
         """
         from tasktronaut.engine import run  # the one sanctioned upward import
 
@@ -240,6 +242,13 @@ class Node:
             session.cancel.set()
             if session.active is not None:
                 session.active.request_cancel()
+
+    @property
+    def run_record(self) -> Any:
+        """What the run that returned this root did (a ``RunRecord``: attempts, timings,
+        errors, totals), when it ran with ``RunFacts``; ``None`` otherwise."""
+        record = getattr(self._session, "record", None)
+        return record if getattr(record, "root", None) == self.taskname else None
 
     @property
     def interrupted(self) -> int | None:
