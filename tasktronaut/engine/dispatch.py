@@ -23,15 +23,20 @@ from queue import Empty, SimpleQueue
 from typing import Any
 
 from tasktronaut.engine.events import Bus
-from tasktronaut.engine.outcome import DROPPED, perform
+from tasktronaut.engine.outcome import DROPPED, aperform, perform
 from tasktronaut.engine.retry import next_delay
 from tasktronaut.engine.settings import RunSettings
 from tasktronaut.engine.stop import Stop, StopReason
-from tasktronaut.errors import CancelProcessError, TaskTimeoutError, TasktronautError
+from tasktronaut.errors import (
+    ArgumentError,
+    CancelProcessError,
+    TaskTimeoutError,
+    TasktronautError,
+)
 from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node, NodeKind, reobserve
 from tasktronaut.model.protocols import Event, Executor
-from tasktronaut.workers import ProcessExecutor, ThreadExecutor
+from tasktronaut.workers import AsyncExecutor, ProcessExecutor, ThreadExecutor
 
 Outcome = tuple[Node, bool, Any]
 _ACTIONS = (NodeKind.TASK, NodeKind.STEP)
@@ -95,6 +100,24 @@ def local_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
     return outcome
 
 
+async def async_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
+                    log: RunLog) -> tuple[bool, Any]:
+    """:func:`local_job` for an async action, on the run's event loop."""
+    hooks = node.hooks
+    if stop.reason is not None or (hooks is not None and hooks.cancelled()):
+        return True, DROPPED
+    if bus.node_started:
+        bus.emit(bus.node_started, node)
+    if bus.around_attempt:
+        with bus.attempt(node):
+            outcome = await aperform(node)
+    else:
+        outcome = await aperform(node)
+    if not outcome[0]:
+        stop_now(node, outcome[1], stop, fail_fast, log)
+    return outcome
+
+
 def stop_now(node: Node, error: BaseException, stop: Stop, fail_fast: bool,
              log: RunLog) -> None:
     """What a final failure stops: a cancel its process (or the run); with ``fail_fast``,
@@ -127,9 +150,12 @@ class Dispatcher:
         self._settings = settings
         self._threads: ThreadExecutor | None = None
         self._process: ProcessExecutor | None = None
+        self._async: AsyncExecutor | None = None
+        self._limits = settings.resources
+        self._held: dict[str, int] = dict.fromkeys(settings.resources, 0)
         self._started: list[Executor] = []
         self._busy: dict[Executor, int] = {}
-        self._parked: dict[Executor, deque[Node]] = {}
+        self._parked: dict[Executor | None, deque[Node]] = {}
         self._current: dict[int, Ticket] = {}
         self._deadlines: list[tuple[float, int, Ticket, BaseException]] = []
         self._token = 0
@@ -158,6 +184,10 @@ class Dispatcher:
             if self._process is None:
                 self._process = ProcessExecutor(self._settings.processes or None)
             return self._start(self._process)
+        if name == "async":
+            if self._async is None:
+                self._async = AsyncExecutor(self._settings.async_limit, self._settings.loop)
+            return self._start(self._async)
         return self._start(choice)
 
     def _start(self, executor: Executor) -> Executor:
@@ -167,14 +197,39 @@ class Dispatcher:
             self._busy[executor] = 0
         return executor
 
-    def has_room(self, executor: Executor, node: Node) -> bool:
-        """Whether ``executor`` takes another job for ``node`` now (else it is parked)."""
+    def has_room(self, executor: Executor | None, node: Node) -> bool:
+        """Whether ``node`` may start now: its executor takes another job and the resources
+        it needs are free (else it is parked)."""
+        needs = node.options.resources
+        if needs and self._limits:
+            for name, amount in needs:
+                limit = self._limits.get(name)
+                if limit is not None and self._held[name] + amount > limit:
+                    return False
+        if executor is None:
+            return True
         limit = executor.capacity
-        if node.options.timeout is None:
+        if node.options.timeout is None and not needs:
             limit *= getattr(executor, "queue_depth", 1)
         return self._busy[executor] < limit
 
-    def park(self, executor: Executor, node: Node) -> None:
+    def hold(self, node: Node, sign: int = 1) -> None:
+        """Take (or, ``sign=-1``, give back) the limited resources ``node`` needs."""
+        for name, amount in node.options.resources:
+            if name in self._held:
+                self._held[name] += sign * amount
+
+    def check_resources(self, nodes: list[Node]) -> None:
+        """Refuse, before anything starts, a node that needs more than there is in all."""
+        for node in nodes:
+            for name, amount in node.options.resources:
+                limit = self._limits.get(name)
+                if limit is not None and amount > limit:
+                    raise ArgumentError(
+                        f"Task '{node.taskname}' needs {amount} of resource '{name}' but the "
+                        f"run has {limit} in all", name="resources", value=dict(self._limits))
+
+    def park(self, executor: Executor | None, node: Node) -> None:
         """Keep ``node`` until ``executor`` has room."""
         self._parked.setdefault(executor, deque()).append(node)
         self.parked += 1
@@ -184,8 +239,8 @@ class Dispatcher:
         before they start, so a node whose process was cancelled meanwhile never starts)."""
         nodes: list[Node] = []
         for executor, parked in self._parked.items():
-            room = executor.capacity * getattr(executor, "queue_depth", 1) - (
-                self._busy[executor])
+            room = len(parked) if executor is None else (
+                executor.capacity * getattr(executor, "queue_depth", 1) - self._busy[executor])
             while parked and room > 0:
                 nodes.append(parked.popleft())
                 room -= 1
@@ -199,13 +254,16 @@ class Dispatcher:
         self._busy[executor] += 1
         self.in_flight += 1
         self._current[id(node)] = ticket
+        if self._limits:
+            self.hold(node)
         timeout = node.options.timeout
         if timeout is not None:
             error = TaskTimeoutError(node.taskname, timeout)
             heapq.heappush(self._deadlines,
                            (time.monotonic() + timeout, ticket.token, ticket, error))
         if not executor.remote:
-            executor.submit(ticket, _bind(local_job, node, self.bus, self.stop,
+            job = async_job if executor is self._async else local_job
+            executor.submit(ticket, _bind(job, node, self.bus, self.stop,
                                           self._settings.fail_fast, self.log))
             return None
         try:
@@ -226,6 +284,8 @@ class Dispatcher:
         del self._current[id(node)]
         self._busy[ticket.executor] -= 1
         self.in_flight -= 1
+        if self._limits:
+            self.hold(node, -1)
         return True
 
     def collect(self, timeout: float | None) -> list[Outcome]:
@@ -285,15 +345,19 @@ class Dispatcher:
             finish_remote(node, False, error)
         return node, False, error
 
-    def stop_cancelled_remote(self, whole_run: bool) -> list[Outcome]:
-        """Stop attempts in worker processes whose process (or run) was cancelled: they
-        cannot see ``context.cancelled``, so they are stopped instead."""
+    def stop_cancelled(self, whole_run: bool, remote: bool = True) -> list[Outcome]:
+        """Stop attempts in worker processes (unless not ``remote``) and coroutines whose
+        process (or run) was cancelled: processes cannot see ``context.cancelled``, and a
+        coroutine can be cancelled for real, so they are stopped instead."""
         outcomes = []
         for ticket in list(self._current.values()):
             hooks = ticket.node.hooks
             cancelled = whole_run or (hooks is not None and hooks.cancelled())
-            if ticket.executor.remote and cancelled and self._settle(ticket):
-                error = CancelProcessError("stopped: its process was cancelled")
+            stoppable = (remote and ticket.executor.remote) or ticket.executor is self._async
+            if stoppable and cancelled and self._settle(ticket):
+                error = CancelProcessError(
+                    "stopped: the run was interrupted" if self.stop.signal is not None
+                    else "stopped: its process was cancelled")
                 outcomes.append(self._give_up(ticket, error))
         return outcomes
 
@@ -312,5 +376,5 @@ class Dispatcher:
         self._started.clear()
 
 
-def _bind(job: Callable[..., tuple[bool, Any]], *args: Any) -> Callable[[], tuple[bool, Any]]:
+def _bind(job: Callable[..., Any], *args: Any) -> Callable[[], Any]:
     return lambda: job(*args)

@@ -11,8 +11,10 @@ reports; a second Ctrl-C aborts.
 
 from __future__ import annotations
 
+import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from tasktronaut import _gc
@@ -38,16 +40,23 @@ _TASK = NodeKind.TASK
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
         dry_run: bool = False, log: Any = None, fail_fast: bool = False,
         listener: Callable[[Node], Any] | None = None, state: Any = None,
-        grace: float = 10.0, observers: Sequence[Any] = ()) -> Node:
+        grace: float = 10.0, observers: Sequence[Any] = (),
+        resources: dict[str, int] | None = None, async_limit: int = 100,
+        loop: Any = None) -> Node:
     """Run the graph below ``root`` and return the root that was run.
 
     ``state`` (a path, or a store from :mod:`tasktronaut.state`) records each completed
     process step per process identifier; a run with the same identifier skips what is
     recorded and resumes at the first step that is not. ``observers`` hear the run's events
-    (see :mod:`tasktronaut.engine.events`).
+    (see :mod:`tasktronaut.engine.events`). ``resources`` limits how much of each named
+    resource the attempts in flight may hold (``{"db": 2}``); ``async_limit`` how many async
+    actions run at once, on ``loop`` if given (``arun``) or on a loop thread of the run's own.
     """
-    settings = RunSettings(threads, processes, executor, dry_run, fail_fast, listener, state,
-                           grace, tuple(observers))
+    settings = RunSettings(
+        threads=threads, processes=processes, executor=executor, dry_run=dry_run,
+        fail_fast=fail_fast, listener=listener, state=state, grace=grace,
+        observers=tuple(observers), resources=dict(resources or {}), async_limit=async_limit,
+        loop=loop)
     if root.status is not _NEW:
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
@@ -75,27 +84,19 @@ class _Run:
         self.root, self.order, self.owner = root, order, owner
         self.settings, self.store, self.log = settings, store, owner.log
         self.stop = Stop()
-        self.cancel_remote = False
+        self.cancel_remote = False  # some attempts elsewhere must be stopped
         self.acted = False  # whether an action has completed in this run
         if store is not None:
             records.restore(order, store, self.log)
         self.schedule = Schedule(order)
         self.reporter = Reporter(self.log) if Reporter.wanted(self.log) else None
-        self.bus = Bus(self._observers(), self.log)
+        self.bus = Bus(_observers(self.reporter, self.schedule, settings, self.log), self.log)
         self.dispatch = Dispatcher(settings, self.log, self.bus, self.stop, self.schedule.timed)
         self.plain = (self.dispatch.here and settings.executor is None and not settings.dry_run
-                      and not self.bus.node_started and not self.bus.around_attempt)
-
-    def _observers(self) -> list[Any]:
-        observers: list[Any] = []
-        if self.reporter is not None:
-            observers.append(self.reporter)
-        if self.schedule.hooked:
-            observers.append(DefinitionHooks(self.log))
-        if self.settings.listener is not None:
-            observers.append(Listener(self.settings.listener))
-        observers.extend(self.settings.observers)
-        return observers
+                      and not self.bus.node_started and not self.bus.around_attempt
+                      and not settings.resources)
+        if settings.resources:
+            self.dispatch.check_resources(order)
 
     def request_cancel(self) -> None:
         """Stop starting new work (called from any thread, e.g. by ``Node.cancel``)."""
@@ -104,27 +105,19 @@ class _Run:
         self.dispatch.wake()
 
     def execute(self) -> None:
-        owner, bus = self.owner, self.bus
-        tokens = current_session.set(owner), current_log.set(self.log)
-        owner.active = self
-        try:
-            with _gc.frozen():
-                if bus.run_started:
-                    bus.emit(bus.run_started, self.root, self.order)
-                if self.root.status is not _ALREADY:
-                    try:
-                        with signals(self.stop, self._interrupted):
-                            self._drive()
-                    finally:
-                        self.dispatch.shutdown()
-                    self._wrap_up()
-                if bus.run_finished:
-                    bus.emit(bus.run_finished, self.root, self.stop.reason)
-        finally:
-            owner.active = None
-            owner.interrupted = self.stop.signal
-            current_log.reset(tokens[1])
-            current_session.reset(tokens[0])
+        bus = self.bus
+        with _current(self), _gc.frozen():
+            if bus.run_started:
+                bus.emit(bus.run_started, self.root, self.order)
+            if self.root.status is not _ALREADY:
+                try:
+                    with signals(self.stop, self._interrupted):
+                        self._drive()
+                finally:
+                    self.dispatch.shutdown()
+                self._wrap_up()
+            if bus.run_finished:
+                bus.emit(bus.run_finished, self.root, self.stop.reason)
 
     def _drive(self) -> None:
         """Start what may start; otherwise take outcomes; otherwise wait for a retry."""
@@ -144,7 +137,7 @@ class _Run:
                 for node in dispatch.unpark():
                     start(node)
             elif schedule.waiting and stop.reason is None:
-                self._sleep_until_due()
+                _sleep_until_due(schedule, stop)
             else:
                 return
 
@@ -166,7 +159,7 @@ class _Run:
             return
         dispatch = self.dispatch
         executor = dispatch.route(node, alone=not self.schedule)
-        if executor is not None and not dispatch.has_room(executor, node):
+        if not dispatch.has_room(executor, node):
             dispatch.park(executor, node)
             return
         if node.hooks is not None:
@@ -175,19 +168,24 @@ class _Run:
             except Exception as e:
                 self.fail(node, e)
                 return
-        if executor is not None:
-            outcome = dispatch.submit(node, executor)
-            if outcome is not None:
-                self.finish(*outcome)
-            return
-        bus = self.bus
+        if executor is None:
+            self._perform_here(node)
+        elif (outcome := dispatch.submit(node, executor)) is not None:
+            self.finish(*outcome)
+
+    def _perform_here(self, node: Node) -> None:
+        bus, dispatch = self.bus, self.dispatch
         if bus.node_started:
             bus.emit(bus.node_started, node)
-        if bus.around_attempt:
-            with bus.attempt(node):
+        dispatch.hold(node)
+        try:
+            if bus.around_attempt:
+                with bus.attempt(node):
+                    ok, value = perform(node)
+            else:
                 ok, value = perform(node)
-        else:
-            ok, value = perform(node)
+        finally:
+            dispatch.hold(node, -1)
         self.finish(node, ok, value)
 
     def finish(self, node: Node, ok: bool, value: Any) -> None:
@@ -239,8 +237,10 @@ class _Run:
         dispatch, finish = self.dispatch, self.finish
         if self.cancel_remote:
             self.cancel_remote = False
-            whole = self.stop.reason is StopReason.CANCELLED
-            stopped = dispatch.stop_cancelled_remote(whole)
+            reason = self.stop.reason
+            stopped = dispatch.stop_cancelled(
+                whole_run=reason is StopReason.CANCELLED or reason is StopReason.INTERRUPTED,
+                remote=reason is not StopReason.INTERRUPTED)  # those get a grace period
             for outcome in stopped:
                 finish(*outcome)
             if stopped:
@@ -255,22 +255,12 @@ class _Run:
             for node in dispatch.unpark():
                 self.start(node)
 
-    def _sleep_until_due(self) -> None:
-        """Wait for the next retry, in short slices so that Ctrl-C is noticed."""
-        while self.stop.reason is None:
-            due = self.schedule.next_due()
-            remaining = 0.0 if due is None else due - time.monotonic()
-            if remaining <= 0:
-                return
-            time.sleep(min(remaining, 0.05))
-
     def _interrupted(self, signum: int) -> None:
         """The first Ctrl-C or SIGTERM: running actions finish; processes get a grace."""
-        import signal
-
         self.log.warning(f"Interrupted by {signal.Signals(signum).name}: finishing running "
                          "tasks (again to abort)")
         self.dispatch.grace(self.settings.grace)
+        self.cancel_remote = True  # coroutines are cancelled, not waited for
         self.dispatch.wake()
 
     def _wrap_up(self) -> None:
@@ -291,3 +281,44 @@ class _Run:
             self.root._ready = False
             if self.reporter is not None:
                 self.reporter.stopped(reason, tasks, self.root)
+
+
+def _observers(reporter: Reporter | None, schedule: Schedule, settings: RunSettings,
+               log: RunLog) -> list[Any]:
+    """The observers of a run: its log lines, its definitions' hooks, ``listener=`` (each
+    only if it has something to do), then the run's own ``observers=``."""
+    observers: list[Any] = []
+    if reporter is not None:
+        observers.append(reporter)
+    if schedule.hooked:
+        observers.append(DefinitionHooks(log))
+    if settings.listener is not None:
+        observers.append(Listener(settings.listener))
+    observers.extend(settings.observers)
+    return observers
+
+
+def _sleep_until_due(schedule: Schedule, stop: Stop) -> None:
+    """Wait for the next retry, in short slices so that Ctrl-C is noticed."""
+    while stop.reason is None:
+        due = schedule.next_due()
+        remaining = 0.0 if due is None else due - time.monotonic()
+        if remaining <= 0:
+            return
+        time.sleep(min(remaining, 0.05))
+
+
+@contextmanager
+def _current(run: _Run) -> Iterator[None]:
+    """The run's graph owner and logger are current (task functions called by actions build
+    into the same graph); the owner knows the run while it lasts (for ``Node.cancel``)."""
+    owner = run.owner
+    tokens = current_session.set(owner), current_log.set(run.log)
+    owner.active = run
+    try:
+        yield
+    finally:
+        owner.active = None
+        owner.interrupted = run.stop.signal
+        current_log.reset(tokens[1])
+        current_session.reset(tokens[0])

@@ -10,6 +10,8 @@ assets again; remote executors come back through ``dispatch.finish_remote`` to t
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from typing import Any
 
 from tasktronaut.errors import TasktronautError
@@ -73,7 +75,9 @@ def perform(node: Node) -> tuple[bool, Any]:
     try:
         action = node._action
         if action is not None:
-            node.result = action(node)
+            result = node.result = action(node)
+            if result is not None and inspect.isawaitable(result):
+                raise _unexpected_awaitable(node, result)
         if node.kind is _TASK:
             asset = node._asset
             try:
@@ -91,6 +95,35 @@ def perform(node: Node) -> tuple[bool, Any]:
             raise
         node._ready = False
         return False, e
+
+
+async def aperform(node: Node) -> tuple[bool, Any]:
+    """:func:`perform` for an async action: its awaitable is awaited on the run's loop.
+
+    ``asyncio.CancelledError`` (a timeout, a stop) is not the node's outcome: it propagates,
+    and the engine, which cancelled it, has settled the attempt already.
+    """
+    try:
+        result = node._action(node) if node._action is not None else None
+        if inspect.isawaitable(result):
+            result = await result
+        node.result = result
+        return True, reobserve(node)
+    except asyncio.CancelledError:
+        raise
+    except BaseException as e:
+        node._ready = False
+        return False, e
+
+
+def _unexpected_awaitable(node: Node, result: Any) -> TasktronautError:
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()  # never awaited: say so here, not as a RuntimeWarning at exit
+    return TasktronautError(
+        f"'{node.taskname}' returned an awaitable ({type(result).__name__}) but does not run "
+        "on the event loop: make it 'async def' (or give it executor='async')"
+    )
 
 
 def succeeded(node: Node, ready: bool) -> None:

@@ -180,13 +180,35 @@ class Node:
         """Run the graph below this node and return its root (``.ready`` tells the outcome).
 
         Settings: ``threads`` (default 1), ``processes``, ``executor``, ``dry_run``, ``log``,
-        ``fail_fast`` and ``listener`` (called with each node as it gets its final status).
-        A graph runs once; running an already-run node builds its graph afresh (readiness is
-        read again) and runs that, returning the new root.
+        ``fail_fast``, ``listener`` (called with each node as it gets its final status),
+        ``state``, ``observers``, ``resources`` (``{"db": 2}``: limits of named resources)
+        and ``async_limit``. A graph runs once; running an already-run node builds its graph
+        afresh (readiness is read again) and runs that, returning the new root.
         """
         from tasktronaut.engine import run  # the one sanctioned upward import
 
         return run(self, **settings)
+
+    async def arun(self, **settings: Any) -> Node:
+        """:meth:`run` for applications that live on asyncio: ``await node.arun(...)``.
+
+        The run is driven from a worker thread, so the caller's event loop stays free; async
+        actions run on the caller's loop, thread and process actions on their workers.
+        Cancelling the awaiting task cancels the run (nothing new starts; running coroutines
+        are cancelled) and waits for it to wind down.
+        """
+        import asyncio
+
+        from tasktronaut.engine import run  # the one sanctioned upward import
+
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(asyncio.to_thread(run, self, loop=loop, **settings))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            self.cancel()
+            await asyncio.wait([task])
+            raise
 
     def cancel(self) -> None:
         """Cancel the run this node belongs to, from any thread.

@@ -30,6 +30,8 @@ class ExecutorKind(enum.Enum):
 
     THREAD = "thread"
     PROCESS = "process"
+    ASYNC = "async"
+    """The run's event loop (for actions that return awaitables)."""
 
 
 def _number(name: str, value: Any, optional: bool = False) -> None:
@@ -79,7 +81,8 @@ def _to_executor(value: Any) -> Any:
         return value
     if not isinstance(value, str) and not is_executor(value):
         raise ArgumentError(
-            f"executor must be 'thread', 'process' or an executor object, got {value!r}",
+            f"executor must be 'thread', 'process', 'async' or an executor object, "
+            f"got {value!r}",
             name="executor", value=value,
         )
     if isinstance(value, str):
@@ -93,6 +96,28 @@ def _to_executor(value: Any) -> Any:
                 value=value,
             ) from None
     return value
+
+
+def _to_resources(value: Any) -> tuple[tuple[str, int], ...]:
+    """``{"db": 1}`` as sorted pairs (hashable, like every option); checked here."""
+    if isinstance(value, tuple):
+        value = dict(value)
+    return tuple(sorted(check_resources(value, "resources", minimum=1).items()))
+
+
+def check_resources(value: Any, what: str, minimum: int) -> dict[str, int]:
+    """A mapping of resource names to whole amounts (at least ``minimum``), or an error."""
+    if not isinstance(value, dict):
+        raise ArgumentError(f"{what} must be a dict of resource names to amounts, "
+                            f"got {value!r}", name=what, value=value)
+    for name, amount in value.items():
+        if not isinstance(name, str) or not name:
+            raise ArgumentError(f"{what}: a resource name must be a non-empty string, "
+                                f"got {name!r}", name=what, value=value)
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < minimum:
+            raise ArgumentError(f"{what}: resource '{name}' needs a whole amount >= {minimum}, "
+                                f"got {amount!r}", name=what, value=value)
+    return dict(value)
 
 
 def _to_tuple(value: Any) -> Any:
@@ -113,7 +138,8 @@ class TaskOptions:
     of the step's arguments returning assets: the step is ready exactly when they are), and
     ``cache_key``/``cache_ttl`` reuse a result stored by an earlier run (needs a state store).
     ``priority``: among nodes ready at the same time, higher priorities start first (ties in
-    definition order).
+    definition order). ``resources`` (``{"db": 1}``): how much of each named resource an
+    attempt holds while it runs; a run's ``resources=`` limits say how much there is.
     """
 
     retries: int = 0
@@ -133,6 +159,7 @@ class TaskOptions:
     )
     cache_ttl: float | None = None
     priority: int = 0
+    resources: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=_to_resources)
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or (

@@ -13,11 +13,13 @@ and the engine checks readiness in the parent afterwards. One executor a module.
 
 from tasktronaut.errors import WorkerError
 from tasktronaut.model.protocols import Executor, is_executor
+from tasktronaut.workers.asyncio import AsyncExecutor
 from tasktronaut.workers.dask import DaskExecutor
 from tasktronaut.workers.processes import ProcessExecutor, RemoteTraceback
 from tasktronaut.workers.threads import InlineExecutor, ThreadExecutor
 
 __all__ = [
+    "AsyncExecutor",
     "DaskExecutor",
     "Executor",
     "InlineExecutor",
