@@ -107,14 +107,16 @@ def run_rounds(rounds: int, repeats: int) -> dict[str, dict[str, Any]]:
                 out = run_job(job, repeats=repeats * SHORT_REPEATS.get(job.workload, 1))
                 _progress(f"round {r + 1}/{rounds}: {job.key}: {_walls(out)}")
                 m = merged.setdefault(job.key, {"job": job.__dict__, "walls_s": [],
-                                                "units": None, "error": None})
+                                                "cpus_s": [], "units": None, "error": None})
                 m["walls_s"] += out.get("walls_s", [])
+                m["cpus_s"] += out.get("cpus_s", [])
                 m["units"] = out.get("units", m["units"])
                 m["error"] = m["error"] or out.get("error")
     for m in merged.values():
         if m["walls_s"] and m["units"]:
             m["wall_s"] = min(m["walls_s"])
             m["us_per_unit"] = m["wall_s"] / m["units"] * 1e6
+            m["cpu_us_per_unit"] = min(m["cpus_s"]) / m["units"] * 1e6
     return merged
 
 
@@ -162,6 +164,7 @@ def cli_commands(tea: Path) -> dict[str, list[str]]:
         "bare interpreter": [py, "-c", "pass"],
         "import tasktronaut": [py, "-c", "import tasktronaut"],
         "import iotaa": [py, "-c", "import iotaa"],
+        "import tasktronaut.cli": [py, "-c", "import tasktronaut.cli"],
         "tasktronaut --version": [str(bindir / "tasktronaut"), "--version"],
         "iotaa --version": [str(bindir / "iotaa"), "--version"],
         "tasktronaut tea re-run": [str(bindir / "tasktronaut"), "run",
@@ -294,6 +297,15 @@ def _us(res: dict[str, Any], engine: str, workload: str, size: int, threads: int
     return m.get("us_per_unit")
 
 
+def cpu_note(res: dict[str, Any], *jobs: Job) -> str:
+    """The best process CPU time per node of each job: less sensitive to a loaded machine."""
+    cells = []
+    for job in jobs:
+        cpu = res.get(job.key, {}).get("cpu_us_per_unit")
+        cells.append(f"{job.engine} {_f(cpu, 'µs', 2)}")
+    return "CPU time per node (all threads): " + ", ".join(cells)
+
+
 def _err(res: dict[str, Any], *jobs: Job) -> str | None:
     errors = [f"{j.key}: {res[j.key]['error']}" for j in jobs
               if j.key in res and res[j.key].get("error")]
@@ -315,7 +327,8 @@ def one_thread_row(res: dict[str, Any], workload: str, size: int, label: str, ba
     return Row(label, baseline, _f(now), iotaa=_f(peer), checks=[
         check("µs/task", now, "<=", limit, _f(now), f"<= {limit:g} µs/task"),
         check("iotaa / now", faster, ">=", 12, _x(faster, "faster"), ">= 12x faster than iotaa"),
-    ], error=_err(res, Job(TT, workload, size), Job(IOTAA, workload, size)))
+    ], notes=[cpu_note(res, Job(TT, workload, size), Job(IOTAA, workload, size))],
+        error=_err(res, Job(TT, workload, size), Job(IOTAA, workload, size)))
 
 
 def _x(value: float | None, word: str = "") -> str:
@@ -341,7 +354,8 @@ def two_thread_row(res: dict[str, Any], workload: str, size: int, label: str,
                             "(than iotaa; no target)"))
     jobs = [*_two_threads(workload, size), Job(TT, workload, size)]
     return Row(label, baseline, _f(now), iotaa=_f(peer), dask_thr=_f(thr, "µs", 1),
-               dask_sync=_f(sync, "µs", 1), checks=checks, error=_err(res, *jobs))
+               dask_sync=_f(sync, "µs", 1), checks=checks, notes=[cpu_note(res, *jobs[:4])],
+               error=_err(res, *jobs))
 
 
 def process_rows(res: dict[str, Any]) -> list[Row]:
@@ -350,8 +364,10 @@ def process_rows(res: dict[str, Any]) -> list[Row]:
     rows = [Row("process `each` step, build+run, 20k", "≈ 17 µs/step",
                 _f(each, "µs/step"), iotaa=_f(peer) + "*", checks=[
                     check("µs/step", each, "<=", 5, _f(each, "µs/step"), "<= 5 µs/step")],
-                notes=[f"* iotaa has no process definitions: its fan-out {FANOUT_N:,} per "
-                       f"task, 1 thread ({_x(_ratio(each, peer))} of it)"],
+                notes=[f"* iotaa has no process definitions: its asset fan-out {FANOUT_N:,}, "
+                       f"1 thread, per task; a step takes {_x(_ratio(each, peer))} an iotaa task",
+                       cpu_note(res, Job(TT, "process-each", EACH_STEPS),
+                                Job(IOTAA, "fan-out", FANOUT_N))],
                 error=_err(res, Job(TT, "process-each", EACH_STEPS)))]
     small, large = (res.get(Job(TT, "process-pool", n, 2).key, {}) for n in
                     (POOL_SMALL, POOL_LARGE))
@@ -378,7 +394,8 @@ def process_rows(res: dict[str, Any]) -> list[Row]:
 
 def startup_rows(cli: dict[str, Any], imports: list[tuple[str, float]]) -> list[Row]:
     bare = cli["bare interpreter"]["wall_s"]
-    net = {n: cli[n]["wall_s"] - bare for n in ("import tasktronaut", "import iotaa")}
+    net = {n: cli[n]["wall_s"] - bare
+           for n in ("import tasktronaut", "import iotaa", "import tasktronaut.cli")}
     ver, iver = cli["tasktronaut --version"]["wall_s"], cli["iotaa --version"]["wall_s"]
     tea, itea = cli["tasktronaut tea re-run"]["wall_s"], cli["iotaa tea re-run"]["wall_s"]
     errors = "; ".join(f"{n}: {m['error']}" for n, m in cli.items() if m["error"]) or None
@@ -398,7 +415,9 @@ def startup_rows(cli: dict[str, Any], imports: list[tuple[str, float]]) -> list[
                 check("tea / iotaa", _ratio(tea, itea), "<=", 1.0, _x(_ratio(tea, itea),
                       "iotaa"), "<= iotaa (1x)")],
             notes=["`tasktronaut run examples/teatime.py:a_cup_of_tea DIR` vs "
-                   "`iotaa iotaa.demo a_cup_of_tea DIR`, DIR finished"], error=errors),
+                   "`iotaa iotaa.demo a_cup_of_tea DIR`, DIR finished",
+                   f"of which importing tasktronaut.cli: {net['import tasktronaut.cli']:.3f} s, "
+                   f"the bare interpreter: {bare:.3f} s"], error=errors),
     ]
 
 

@@ -8,7 +8,8 @@ runs in a fresh interpreter of its own and imports nothing of the others::
 Engines: ``tasktronaut``, ``iotaa``, ``dask-threaded``, ``dask-sync``. Before timing, the
 workload runs once at a small size (untimed) to warm up the imports and code paths a first
 run pays for. Each timed repeat starts from fresh task functions after a full
-``gc.collect()``; the collector stays enabled while timing, as in real use. ``--memory``
+``gc.collect()``; the collector stays enabled while timing, as in real use. Each repeat's
+process CPU time (all threads; ``time.process_time``) is reported beside its wall. ``--memory``
 adds one more repeat under ``tracemalloc`` (never timed) and reports its peak per node.
 """
 
@@ -67,6 +68,7 @@ def measure(
         "size": size,
         "threads": threads,
         "walls_s": [],
+        "cpus_s": [],
         "error": None,
     }
     warm, _ = _trial(engine, workload, warm_size(workload, size), threads)
@@ -76,9 +78,10 @@ def measure(
     for _ in range(repeats):
         timed = trial()
         gc.collect()
-        start = time.perf_counter()
+        cpu, start = time.process_time(), time.perf_counter()
         error = timed()
         out["walls_s"].append(time.perf_counter() - start)
+        out["cpus_s"].append(time.process_time() - cpu)
         out["error"] = out["error"] or error
         del timed
     if memory:
@@ -97,6 +100,7 @@ def measure(
     if out["walls_s"]:
         out["wall_s"] = min(out["walls_s"])
         out["us_per_unit"] = out["wall_s"] / units * 1e6
+        out["cpu_us_per_unit"] = min(out["cpus_s"]) / units * 1e6
     return out
 
 
