@@ -496,6 +496,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = environment()
     env["iotaa"] = _version("iotaa")
     env["dask"] = _version("dask")
+    if env["iotaa"] is None:
+        print("bench_peers.py: iotaa is not installed; run `make bench`, or "
+              "`pip install -r benchmarks/requirements.txt`", file=sys.stderr)
+        return 2
     res = run_rounds(rounds, repeats=1)
     mem = run_memory()
     with tempfile.TemporaryDirectory() as base:
