@@ -7,8 +7,10 @@ from tasktronaut.define.decorators import collection, external, task, tasknames
 from tasktronaut.define.process import Context, ExecutionMode, ProcessDefinition
 from tasktronaut.errors import (
     ArgumentError,
+    ArgumentTypeError,
     CancelProcessError,
     CycleError,
+    MissingArgumentError,
     NonRetryableProcessError,
     TaskTimeoutError,
     TasktronautError,
@@ -20,6 +22,7 @@ from tasktronaut.workers import DaskExecutor, ProcessExecutor
 
 __all__ = [
     "ArgumentError",
+    "ArgumentTypeError",
     "Asset",
     "Builder",
     "CancelProcessError",
@@ -28,6 +31,7 @@ __all__ = [
     "DaskExecutor",
     "ExecutionMode",
     "MemoryStore",
+    "MissingArgumentError",
     "Node",
     "NodeKind",
     "NodeStatus",

@@ -1,8 +1,11 @@
 """Logging: the per-run logger, the ``log`` proxy, and the default iotaa-style sink.
 
-tasktronaut logs through loguru and, as loguru recommends for libraries, is disabled until the
-application opts in: :func:`logcfg` (which the command line calls) enables it and installs a
-stderr sink with iotaa's line format, ``[2025-11-17T01:28:40] INFO    The cup: Executing``.
+tasktronaut logs through loguru once the application opts in: :func:`logcfg` (which the
+command line calls) enables it and installs a stderr sink with iotaa's line format,
+``[2025-11-17T01:28:40] INFO    The cup: Executing``; ``logger.enable("tasktronaut")`` opts in
+with the application's own sinks. Until then records go to the standard library's logger
+``tasktronaut`` (which has a ``NullHandler``, so nothing is printed unless the application
+configures :mod:`logging`), where pytest's ``caplog``, Django or Sentry see them.
 
 A run may also log to a stdlib :class:`logging.Logger` (``log=``). Which levels a run's logger
 accepts is worked out once per run, so a run with no sink pays almost nothing for logging.
@@ -24,6 +27,27 @@ FORMAT = "[{time:YYYY-MM-DDTHH:mm:ss}] {level: <7} {message}"
 
 _loguru.disable("tasktronaut")
 _handler_id: int | None = None
+STDLIB_NAME = "tasktronaut"
+stdlib_logger = logging.getLogger(STDLIB_NAME)
+stdlib_logger.addHandler(logging.NullHandler())
+
+
+def loguru_enabled() -> bool:
+    """Whether the application opted in to loguru for tasktronaut (``logcfg()`` or
+    ``logger.enable("tasktronaut")``)."""
+    core = getattr(_loguru, "_core", None)
+    if core is None:
+        return True
+    dotted = __name__ + "."
+    for prefix, status in core.activation_list:
+        if dotted[: len(prefix)] == prefix:
+            return bool(status)
+    return True
+
+
+def default_target() -> Any:
+    """Where records go without ``log=``: loguru once enabled, else the stdlib logger."""
+    return _loguru if loguru_enabled() else stdlib_logger
 
 
 def logcfg(verbose: bool = False) -> None:
@@ -77,7 +101,7 @@ class RunLog:
     def __init__(self, target: Any = None) -> None:
         explicit = target is not None
         if target is None:
-            target = _loguru
+            target = default_target()
         self.target = target
         self.std = isinstance(target, (logging.Logger, logging.LoggerAdapter))
         if self.std:
@@ -130,13 +154,14 @@ class LogProxy:
 
     def _call(self, level: str, msg: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         run = current_log.get()
-        target = run.target if run is not None else _loguru
+        target = run.target if run is not None else default_target()
         if isinstance(target, (logging.Logger, logging.LoggerAdapter)):
             kwargs.setdefault("stacklevel", 3)
             getattr(target, level)(msg, *args, **kwargs)
             return
         text = str(msg) % args if args else str(msg)
-        opt = target.opt(depth=2, exception=kwargs.get("exc_info") or None)
+        opt = target.opt(depth=2, exception=kwargs.get("exc_info") or None).bind(
+            tasktronaut=True)
         getattr(opt, "error" if level == "exception" else level)(text)
 
     def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
@@ -158,11 +183,10 @@ class LogProxy:
         kwargs.setdefault("exc_info", True)
         self._call("exception", msg, args, kwargs)
 
-    @property
     def logger(self) -> Any:
-        """The underlying logger object of the run in progress."""
+        """The underlying logger object of the run in progress (a method, as in iotaa)."""
         run = current_log.get()
-        return run.target if run is not None else _loguru
+        return run.target if run is not None else default_target()
 
 
 log = LogProxy()

@@ -9,16 +9,14 @@ Three things a test usually wants of a process definition:
 * a **run with some steps replaced** by mocks, to assert calls and arguments:
   :func:`run_with`.
 
-The pytest plugin (registered through the ``pytest11`` entry point) offers them as the
-``tasktronaut`` fixture.
+These helpers need no pytest. The pytest plugin (:mod:`tasktronaut.pytest_plugin`,
+registered through the ``pytest11`` entry point) offers them as the ``tasktronaut`` fixture.
 """
 
 from __future__ import annotations
 
 import copy
 from typing import Any
-
-import pytest
 
 from tasktronaut.define.process import ProcessDefinition
 from tasktronaut.define.steps import ProcessRun, StepCall
@@ -99,8 +97,3 @@ class ProcessTester:
     steps = staticmethod(steps)
     run_with = staticmethod(run_with)
 
-
-@pytest.fixture
-def tasktronaut() -> ProcessTester:
-    """Helpers to test process definitions: ``plan``, ``order``, ``run_with``."""
-    return ProcessTester()

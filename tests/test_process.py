@@ -193,7 +193,6 @@ def test_execution_mode_is_accepted_as_an_alias():
         def define_process(self, builder):
             pass
 
-    assert Aliased.mode() is CONCURRENT
     assert Aliased.build().hooks.plan["mode"] == "concurrent"
 
 

@@ -26,6 +26,14 @@ import click
 from loguru import logger
 
 from tasktronaut._version import __version__
+from tasktronaut.cli.config import (
+    PYPROJECT_KEY,
+    TargetCommand,
+    add_envvars,
+    default_map,
+    source_of_option,
+    stdout_to_stderr,
+)
 from tasktronaut.cli.errors import CliError, OneLineGroup, describe, reporting
 from tasktronaut.cli.progress import Progress, Summary, interactive, logging_to_stderr
 from tasktronaut.cli.state import state
@@ -45,12 +53,15 @@ Examples:
   tasktronaut graph examples/teatime.py:a_cup_of_tea teatime --format mermaid
 """
 GRAPH_FORMATS = {"dot": to_dot, "mermaid": to_mermaid, "json": to_json}
+MAX_THREADS = 1024
+MAX_PROCESSES = 256
 
 
 @click.group(cls=OneLineGroup, epilog=EXAMPLES,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="tasktronaut")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Run tasktronaut workflows: processes and asset tasks.
 
     A TARGET is pkg.module.Name or path/to/file.py:Name and names a process (a
@@ -58,9 +69,19 @@ def cli() -> None:
     function). Values are read as JSON when they are JSON, as plain strings otherwise, and
     converted to the types the process or function declares.
 
+    Every option may also be set by the environment variable TASKTRONAUT_<OPTION>
+    (TASKTRONAUT_THREADS=4) or in the [tool.tasktronaut] table of the nearest
+    pyproject.toml; the command line wins, then the environment.
+
     Exit status: 0 when the target is ready, 1 when it is not, 2 on a usage error,
     130 or 143 when Ctrl-C or SIGTERM stopped the run.
     """
+    if ctx.resilient_parsing:
+        return
+    defaults, path = default_map(cli, Path.cwd())
+    ctx.meta[PYPROJECT_KEY] = path
+    if defaults:
+        ctx.default_map = defaults
 
 
 _arg_option = click.option(
@@ -79,7 +100,7 @@ _verbose_option = click.option(
 )
 
 
-@cli.command(epilog=EXAMPLES, short_help="Run a process or an asset task.")
+@cli.command(cls=TargetCommand, epilog=EXAMPLES, short_help="Run a process or an asset task.")
 @click.argument("target")
 @click.argument("args", nargs=-1)
 @_arg_option
@@ -95,7 +116,8 @@ _verbose_option = click.option(
                    "'local' to start a LocalCluster on this machine for the run.")
 @click.option("-d", "--dry-run", is_flag=True, help="Report what would run; run no action.")
 @click.option("-g", "--graph", "show_graph", is_flag=True,
-              help="After the run, print the graph as Graphviz DOT on stdout.")
+              help="After the run, print the graph as Graphviz DOT on stdout (what steps "
+                   "print goes to stderr meanwhile).")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
               metavar="PATH",
               help="Record completed process steps in this state file and resume from it "
@@ -118,11 +140,9 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
         state_path = DEFAULT_STATE_PATH
     stream = sys.stderr
     progress = Progress(stream if interactive(stream) else None)
-    with logging_to_stderr(verbose, progress), reporting(verbose):
-        if threads < 1:
-            raise ArgumentError(f"--threads must be at least 1, got {threads}")
-        if processes < 0:
-            raise ArgumentError(f"--processes must be at least 0, got {processes}")
+    with logging_to_stderr(verbose, progress), reporting(verbose), \
+            stdout_to_stderr(show_graph):
+        check_workers(ctx, threads, processes)
         if dask_address is not None and processes:
             raise ArgumentError("--dask and --processes cannot be combined: choose where "
                                 "actions run")
@@ -144,6 +164,16 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     if root.interrupted is not None:
         ctx.exit(128 + root.interrupted)
     ctx.exit(0 if root.ready else 1)
+
+
+def check_workers(ctx: click.Context, threads: int, processes: int) -> None:
+    """Refuse worker counts below one thread, or absurdly many threads or processes."""
+    for name, value, low, high in (("threads", threads, 1, MAX_THREADS),
+                                   ("processes", processes, 0, MAX_PROCESSES)):
+        if not low <= value <= high:
+            bound = f"at least {low}" if value < low else f"at most {high}"
+            raise ArgumentError(f"--{name} must be {bound}, got {value}"
+                                f"{source_of_option(ctx, name)}")
 
 
 @contextlib.contextmanager
@@ -171,7 +201,8 @@ def dask_executor(address: str | None, connect: bool = True) -> Iterator[DaskExe
         executor.close()
 
 
-@cli.command(epilog=EXAMPLES, short_help="Print the graph of a target; run nothing.")
+@cli.command(cls=TargetCommand, epilog=EXAMPLES,
+             short_help="Print the graph of a target; run nothing.")
 @click.argument("target")
 @click.argument("args", nargs=-1)
 @_arg_option
@@ -187,7 +218,7 @@ def graph(target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
 
     Nodes are coloured by readiness: what is ready already, and what a run would do.
     """
-    with logging_to_stderr(verbose, None), reporting(verbose):
+    with logging_to_stderr(verbose, None), reporting(verbose), stdout_to_stderr(True):
         root = build(load_target(target), args, arg_items, option_items, identifier)
         text = GRAPH_FORMATS[fmt](root)
     click.echo(text)
@@ -245,3 +276,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 cli.add_command(state)
+add_envvars(cli)

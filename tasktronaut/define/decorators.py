@@ -9,31 +9,42 @@ even constructed. Calling a task function outside any task builds the graph and 
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import functools
 import importlib
 import inspect
+import linecache
 import pickle
-from collections.abc import Callable, Generator
-from typing import Any, TypeVar, cast, overload
+from collections.abc import Callable, Generator, Iterator
+from contextvars import ContextVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 import attrs
 
 from tasktronaut.define.session import Session, current_session
+from tasktronaut.define.signature import annotate
 from tasktronaut.engine import check_settings
-from tasktronaut.errors import ArgumentError, CycleError, ProtocolError
+from tasktronaut.errors import ArgumentError, CycleError, ProtocolError, TasktronautError
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.assets import Asset
 from tasktronaut.model.node import Node, NodeKind, ReqT, check_assets
 from tasktronaut.model.options import DEFAULT_OPTIONS, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+TaskGen = Iterator[Any]
+"""What a task function returns when called: a generator (typed loosely, as users write
+``-> Iterator[...]`` or ``-> Generator[...]``)."""
 RESERVED = ("dry_run", "threads", "log", "processes", "executor")
 OPTIONS_ATTR = "__tasktronaut_options__"
 _BUILDING = object()
 _COLLECTION, _EXTERNAL = NodeKind.COLLECTION, NodeKind.EXTERNAL
+_acting: ContextVar[Node | None] = ContextVar("tasktronaut_acting", default=None)
+"""The asset task whose action runs in this context (to warn about task calls inside it)."""
 
 
-class TaskFunction:
+class TaskFunction(Generic[P]):
     """A decorated task function. Inside a task, calling it returns a node; outside, it runs.
 
     ``fn.build(*args, **kwargs)`` builds the graph without running anything; run it later with
@@ -41,11 +52,11 @@ class TaskFunction:
     ``processes`` and ``executor``.
     """
 
-    def __init__(self, func: Callable[..., Generator[Any, Any, Any]], kind: NodeKind,
+    def __init__(self, func: Callable[P, TaskGen], kind: NodeKind,
                  options: TaskOptions = DEFAULT_OPTIONS) -> None:
         functools.update_wrapper(self, func)
         self.__qualname__: str = func.__qualname__
-        self.func = func
+        self.func = cast(Callable[..., Generator[Any, Any, Any]], func)
         self.kind = kind
         self.options = options
 
@@ -56,9 +67,15 @@ class TaskFunction:
             check_settings(**settings)
             root = build_root(self, args, kwargs, log=settings.get("log"))
             return root.run(**settings)
+        acting = _acting.get()
+        if acting is not None:
+            session.log.warning(
+                f"{acting.taskname}: called the task function {self.__qualname__} inside its "
+                "action, where it does not run; yield it as a requirement instead"
+            )
         return _call(session, self, args, kwargs)
 
-    def build(self, *args: Any, **kwargs: Any) -> Node:
+    def build(self, *args: P.args, **kwargs: P.kwargs) -> Node:
         """Build the graph rooted at this task with these arguments; run nothing."""
         return build_root(self, args, kwargs)
 
@@ -94,7 +111,7 @@ class TaskFunction:
 class BoundTaskFunction:
     """A task function that is a method, bound to its instance."""
 
-    def __init__(self, function: TaskFunction, obj: Any) -> None:
+    def __init__(self, function: TaskFunction[...], obj: Any) -> None:
         self.function = function
         self.obj = obj
         self.__doc__ = function.__doc__
@@ -110,16 +127,19 @@ class BoundTaskFunction:
         return f"<bound {self.function!r} of {self.obj!r}>"
 
 
-def build_root(function: TaskFunction, args: tuple[Any, ...], kwargs: dict[str, Any],
+def build_root(function: TaskFunction[...], args: tuple[Any, ...], kwargs: dict[str, Any],
                log: Any = None) -> Node:
-    """Build (and expand) the graph rooted at ``function(*args, **kwargs)`` in a new session."""
-    session = Session(log=RunLog(log))
+    """Build (and expand) the graph rooted at ``function(*args, **kwargs)`` in a new session.
+
+    Without ``log``, a graph built inside a run (a nested run) logs where that run does.
+    """
+    session = Session(log=RunLog(log) if log is not None else current_log.get() or RunLog())
     root = session.build(lambda: _call(session, function, args, kwargs))
     root._rebuild = functools.partial(build_root, function, args, kwargs, log)
     return root
 
 
-def _call(session: Session, function: TaskFunction, args: tuple[Any, ...],
+def _call(session: Session, function: TaskFunction[...], args: tuple[Any, ...],
           kwargs: dict[str, Any]) -> Node:
     """Read a task function up to its assets and return its node (or the one of that name).
 
@@ -130,6 +150,9 @@ def _call(session: Session, function: TaskFunction, args: tuple[Any, ...],
         name = next(gen)
     except StopIteration:
         raise ProtocolError(function.__qualname__, "stopped before yielding its name") from None
+    except Exception as e:
+        annotate(e, f"in task function {function.__qualname__}, before it yielded its name")
+        raise
     if type(name) is not str:
         gen.close()
         raise ProtocolError(function.__qualname__,
@@ -158,6 +181,8 @@ def _call(session: Session, function: TaskFunction, args: tuple[Any, ...],
             gen.close()
             if isinstance(e, StopIteration):
                 raise ProtocolError(name, "stopped before yielding asset(s)") from None
+            if isinstance(e, Exception) and not isinstance(e, TasktronautError):
+                annotate(e, f"in task '{name}', before it yielded its asset(s)")
             raise
         if kind is _EXTERNAL:
             gen.close()
@@ -171,7 +196,7 @@ def _call(session: Session, function: TaskFunction, args: tuple[Any, ...],
     return node
 
 
-def _warn_same_name(session: Session, rep: Node, function: TaskFunction) -> None:
+def _warn_same_name(session: Session, rep: Node, function: TaskFunction[...]) -> None:
     name = rep.taskname
     other = rep.call[0]
     if name not in session.warned and isinstance(other, TaskFunction):
@@ -200,6 +225,11 @@ def _requirements(node: Node) -> ReqT:
             return req
         except StopIteration:
             raise ProtocolError(node.taskname, "stopped before yielding requirement(s)") from None
+        except TasktronautError:
+            raise
+        except Exception as e:
+            annotate(e, f"in task '{node.taskname}', before it yielded its requirement(s)")
+            raise
     return cast(ReqT, _in_session(node, _next, gen, node.taskname, "requirement(s)"))
 
 
@@ -214,9 +244,13 @@ def _action(node: Node) -> None:
     if gen is None:
         gen = _fresh_generator(node)
     node._gen = None
-    for _ in gen:
-        gen.close()
-        raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
+    token = _acting.set(node)
+    try:
+        for _ in gen:
+            gen.close()
+            raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
+    finally:
+        _acting.reset(token)
 
 
 def _fresh_generator(node: Node) -> Generator[Any, Any, Any]:
@@ -225,7 +259,7 @@ def _fresh_generator(node: Node) -> Generator[Any, Any, Any]:
     return _advanced(function, args, kwargs, node.taskname)
 
 
-def _advanced(function: TaskFunction, args: tuple[Any, ...], kwargs: dict[str, Any],
+def _advanced(function: TaskFunction[...], args: tuple[Any, ...], kwargs: dict[str, Any],
               name: str) -> Generator[Any, Any, Any]:
     gen: Generator[Any, Any, Any] = function.func(*args, **kwargs)
     for what in ("its name", "asset(s)", "requirement(s)"):
@@ -249,7 +283,7 @@ class RemoteTask:
     parent, so such tasks need assets the parent can observe (files, databases).
     """
 
-    function: TaskFunction
+    function: TaskFunction[...]
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     name: str
@@ -278,12 +312,26 @@ def _in_session(node: Node, fn: Callable[..., Any], *args: Any) -> Any:
         current_session.reset(token)
 
 
+class _TaskDecorator(Protocol):
+    """What ``@task(...)`` with options returns, typed like ``@task`` itself."""
+
+    @overload
+    def __call__(self, func: Callable[P, TaskGen], /) -> TaskFunction[P]: ...
+
+    @overload
+    def __call__(self, func: F, /) -> F: ...
+
+
+@overload
+def task(func: Callable[P, TaskGen], /) -> TaskFunction[P]: ...
+
+
 @overload
 def task(func: F, /) -> F: ...
 
 
 @overload
-def task(func: None = None, /, **options: Any) -> Callable[[F], F]: ...
+def task(func: None = None, /, **options: Any) -> _TaskDecorator: ...
 
 
 def task(func: Any = None, /, **options: Any) -> Any:
@@ -299,6 +347,7 @@ def task(func: Any = None, /, **options: Any) -> Any:
         if not callable(f):
             raise TypeError(f"@task decorates functions, got {f!r}")
         if inspect.isgeneratorfunction(f):
+            check_yields(f, "task")
             for name in ("asset", "cache_key", "cache_ttl"):
                 if getattr(opts, name) is not None:
                     raise ArgumentError(
@@ -308,12 +357,14 @@ def task(func: Any = None, /, **options: Any) -> Any:
                     )
             return TaskFunction(f, NodeKind.TASK, opts)
         setattr(f, OPTIONS_ATTR, opts)
+        with contextlib.suppress(AttributeError, TypeError):
+            f.description = opts.description  # as tasktronaut 0.3 did
         return f
 
     return decorate(func) if func is not None else decorate
 
 
-def collection(func: Callable[..., Generator[Any, Any, Any]]) -> Any:
+def collection(func: Callable[P, TaskGen]) -> TaskFunction[P]:
     """Declare a collection: a generator yielding its name, then the tasks it gathers.
 
     A collection is ready when all its requirements are; it has no action of its own.
@@ -321,7 +372,7 @@ def collection(func: Callable[..., Generator[Any, Any, Any]]) -> Any:
     return TaskFunction(_generator(func, "collection"), NodeKind.COLLECTION)
 
 
-def external(func: Callable[..., Generator[Any, Any, Any]]) -> Any:
+def external(func: Callable[P, TaskGen]) -> TaskFunction[P]:
     """Declare an external asset: a generator yielding its name, then its asset(s).
 
     Nothing in the workflow can make it ready; it only reports whether it is.
@@ -332,14 +383,78 @@ def external(func: Callable[..., Generator[Any, Any, Any]]) -> Any:
 def _generator(func: Any, decorator: str) -> Any:
     if not inspect.isgeneratorfunction(func):
         raise TypeError(f"@{decorator} needs a generator function, got {func!r}")
+    check_yields(func, decorator)
     return func
+
+
+_NEEDED = {"task": (3, "its name, its asset(s) and its requirement(s)"),
+           "collection": (2, "its name and its requirement(s)"),
+           "external": (2, "its name and its asset(s)")}
+
+
+def check_yields(func: Any, decorator: str) -> None:
+    """Refuse a task function with visibly too few ``yield`` s for its kind.
+
+    A task that forgets ``yield None`` would run its action while its requirements are read
+    (in a dry run or a ``graph`` too). Only a definite shortfall is refused: yields in loops,
+    ``yield from`` or unreadable source are given the benefit of the doubt.
+    """
+    needed, what = _NEEDED[decorator]
+    count = count_yields(func)
+    if count is not None and count < needed:
+        raise ProtocolError(
+            func.__qualname__,
+            f"has {count} yield(s) but a @{decorator} yields {what}, in that order; "
+            "yield None for none",
+        )
+
+
+def count_yields(func: Any) -> int | None:
+    """The number of ``yield`` statements in ``func``'s own body, or None if unknowable."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None
+    return _yield_counts(code.co_filename).get(code.co_firstlineno)
+
+
+@functools.lru_cache(maxsize=256)
+def _yield_counts(filename: str) -> dict[int, int | None]:
+    """Yield counts of every function in a source file, by the line its code starts on (its
+    first decorator); the file is parsed once, however many task functions it has."""
+    source = "".join(linecache.getlines(filename))
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    counts: dict[int, int | None] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            counts[first] = _count(node)
+    return counts
+
+
+def _count(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int | None:
+    count = 0
+    todo: list[tuple[ast.AST, bool]] = [(stmt, False) for stmt in function.body]
+    while todo:
+        node, looped = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.YieldFrom) or (isinstance(node, ast.Yield) and looped):
+            return None
+        count += isinstance(node, ast.Yield)
+        inner = looped or isinstance(node, (ast.For, ast.While, ast.AsyncFor, ast.comprehension))
+        todo.extend((child, inner) for child in ast.iter_child_nodes(node))
+    return count
 
 
 def tasknames(obj: object) -> list[str]:
     """The names of the public task functions found on ``obj`` (e.g. a module), sorted."""
     return sorted(
         name for name in dir(obj)
-        if not name.startswith("_") and isinstance(getattr(obj, name, None), TaskFunction)
+        if not name.startswith("_") and isinstance(found := getattr(obj, name, None), TaskFunction)
+        and not getattr(found.func, "__isabstractmethod__", False)
     )
 
 

@@ -53,6 +53,8 @@ class ProcessRun(NodeHooks):
     children: list[ProcessRun] = attrs.field(factory=list)
     started: bool = False
     plan: dict[str, Any] = attrs.field(factory=dict)
+    generated_identifier: bool = False
+    scopes: dict[str, tuple[int, ...]] = attrs.field(factory=dict)
     _recorded: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     cancel_event: threading.Event = attrs.field(factory=threading.Event)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
@@ -83,7 +85,7 @@ class ProcessRun(NodeHooks):
 
     def recorded(self, store: Any) -> dict[str, Any]:
         """What ``store`` holds for this process's identifier (read once per run)."""
-        if self.identifier is None:
+        if self.identifier is None or self.generated_identifier:
             raise ArgumentError(
                 f"{self.name}: a state store records progress per process identifier; "
                 "give the process one (build(identifier=...) or --id)",
@@ -126,13 +128,21 @@ class ProcessRun(NodeHooks):
                 run.definition.on_cancelled(run.identifier)
             todo.extend(run.children)
 
-    def result_of(self, step: Any) -> Any:
-        """The result of an earlier step of this process, by name or by function."""
+    def result_of(self, step: Any, caller: str | None = None) -> Any:
+        """The result of an earlier step of this process, by name or by function.
+
+        Asked by a step inside an ``each`` iteration, a function used once per iteration
+        means that iteration's step (or one in an iteration around it).
+        """
         if isinstance(step, str):
             if step not in self.results:
                 raise KeyError(f"no result for step '{step}' (completed: {list(self.results)})")
             return self.results[step]
         names = self.steps_by_function.get(function_key(step), [])
+        if len(names) > 1 and caller is not None:
+            here = self.scopes.get(caller, ())
+            names = [n for n in names if here[:len(self.scopes.get(n, ()))]
+                     == self.scopes.get(n, ())] or names
         done = [n for n in names if n in self.results]
         if len(names) > 1:
             raise ArgumentError(
@@ -152,13 +162,13 @@ class Context:
     A step receives it when it declares a ``context`` parameter.
     """
 
-    identifier: str | None
-    step: str
-    description: str
-    kwargs: dict[str, Any]
-    options: dict[str, Any]
-    attempt: int
-    _run: ProcessRun = attrs.field(repr=False)
+    identifier: str | None = None
+    step: str = ""
+    description: str = ""
+    kwargs: dict[str, Any] = attrs.field(factory=dict)
+    options: dict[str, Any] = attrs.field(factory=dict)
+    attempt: int = 1
+    _run: ProcessRun | None = attrs.field(default=None, repr=False)
     _abandoned: threading.Event | None = attrs.field(default=None, repr=False)
 
     @property
@@ -170,17 +180,20 @@ class Context:
     def cancelled(self) -> bool:
         """True once the process was cancelled, or this attempt timed out and was given up
         on; long steps should check it and stop."""
-        return self._run.cancelled() or (
+        return (self._run is not None and self._run.cancelled()) or (
             self._abandoned is not None and self._abandoned.is_set())
 
     @property
     def results(self) -> dict[str, Any]:
         """Results of the steps of this process completed so far, by step name."""
-        return dict(self._run.results)
+        return dict(self._run.results) if self._run is not None else {}
 
     def result(self, step: Any) -> Any:
         """The result of an earlier step: pass its method (``self.load``) or its name."""
-        return self._run.result_of(step)
+        if self._run is None:
+            raise KeyError(f"no result for {getattr(step, '__qualname__', step)!r}: this "
+                           "Context belongs to no process run")
+        return self._run.result_of(step, self.step)
 
 
 @attrs.define(eq=False)

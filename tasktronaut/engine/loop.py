@@ -22,7 +22,15 @@ from tasktronaut.engine import records
 from tasktronaut.engine.dispatch import Dispatcher, stop_now
 from tasktronaut.engine.events import Bus
 from tasktronaut.engine.observers import DefinitionHooks, Listener
-from tasktronaut.engine.outcome import DROPPED, failed, perform, skipped, succeeded, visit
+from tasktronaut.engine.outcome import (
+    DROPPED,
+    failed,
+    perform,
+    perform_settled,
+    skipped,
+    succeeded,
+    visit,
+)
 from tasktronaut.engine.reporter import Reporter
 from tasktronaut.engine.retry import next_delay
 from tasktronaut.engine.schedule import Schedule
@@ -151,8 +159,14 @@ class _Run:
                 if dep._ready is not True:
                     break
             else:
-                ok, value = perform(node)
-                self.finish(node, ok, value)
+                error = perform_settled(node)
+                if error is not None:
+                    self.finish(node, False, error)
+                    return
+                self.acted = True
+                self.schedule.release(node)
+                if self.bus.node_finished:
+                    self.bus.emit(self.bus.node_finished, node)
                 return
         if not visit(node, self.settings.dry_run, self.log, self.acted):
             self.release(node)

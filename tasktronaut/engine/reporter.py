@@ -46,6 +46,7 @@ class Reporter:
         log = self.log
         if not log.debug_on:
             return
+        log.emit(DEBUG, "Deduplicating task-graph nodes")  # iotaa's first verbose line
         for title in ("Task Graph", None, "Execution"):
             if title is None:
                 for line in tree_lines(root):

@@ -59,7 +59,14 @@ class Schedule:
             for dep in node._deps or ():
                 if dep.status is not _ALREADY:
                     pending += 1
-                    _link(dep, node)
+                    # record that node waits for dep (one dependent is kept without a list)
+                    dependents = dep._dependents
+                    if dependents is None:
+                        dep._dependents = node
+                    elif type(dependents) is list:
+                        dependents.append(node)
+                    else:
+                        dep._dependents = [dependents, node]  # type: ignore[list-item]
             node._pending = pending
             if not pending:
                 ready.append(node)
@@ -92,15 +99,16 @@ class Schedule:
         if dependents is None:
             return
         node._dependents = None
+        push = self.queue.append if self._heap is None else self._push
         if type(dependents) is not list:
             dependents._pending -= 1  # type: ignore[union-attr]
             if not dependents._pending:  # type: ignore[union-attr]
-                self._push(dependents)  # type: ignore[arg-type]
+                push(dependents)  # type: ignore[arg-type]
             return
         for dependent in dependents:
             dependent._pending -= 1
             if not dependent._pending:
-                self._push(dependent)
+                push(dependent)
 
     def delay(self, node: Node, due: float) -> None:
         """``node`` starts again (a retry) once the clock reaches ``due``."""
@@ -129,17 +137,6 @@ class Schedule:
 
     def __len__(self) -> int:
         return len(self.queue) + len(self._heap or ())
-
-
-def _link(dep: Node, node: Node) -> None:
-    """Record that ``node`` waits for ``dep`` (one dependent is kept without a list)."""
-    dependents = dep._dependents
-    if dependents is None:
-        dep._dependents = node
-    elif isinstance(dependents, list):
-        dependents.append(node)
-    else:
-        dep._dependents = [dependents, node]
 
 
 def predicted_order(order: Sequence[Node]) -> list[Node]:

@@ -54,6 +54,7 @@ class NodeStatus(enum.Enum):
 
 
 _TASK, _EXTERNAL = NodeKind.TASK, NodeKind.EXTERNAL
+_ALREADY = NodeStatus.ALREADY_READY
 ActionFn = Callable[["Node"], Any]
 ExpandFn = Callable[["Node"], ReqT]
 
@@ -141,6 +142,16 @@ class Node:
     def __repr__(self) -> str:
         return f"<Node {self.taskname!r} {self.kind.value} {self.status.value}>"
 
+    def __str__(self) -> str:
+        """``name <id>``, as iotaa prints a node."""
+        return f"{self.taskname} <{id(self)}>"
+
+    @property
+    def root(self) -> bool:
+        """Whether this node is the root of the graph it was built in (as in iotaa)."""
+        session = self._session
+        return session is not None and session.root is self
+
     @property
     def asset(self) -> AssetT:
         """The node's asset(s), in the shape the task yielded them."""
@@ -155,11 +166,17 @@ class Node:
 
     @property
     def req(self) -> ReqT:
-        """The node's requirement(s), in the shape the task yielded them."""
+        """The node's requirement(s) that were not ready when the graph was built, in the
+        shape the task yielded them (as in iotaa, which leaves ready ones out)."""
         deps = self._expanded_deps()
-        if self._req is None and deps:
-            return list(deps)
-        return self._req
+        req = self._req
+        if req is None:
+            return [d for d in deps if d.status is not _ALREADY] if deps else None
+        if isinstance(req, Node):
+            return None if req.status is _ALREADY else req
+        if isinstance(req, dict):
+            return {k: v for k, v in req.items() if v is None or v.status is not _ALREADY}
+        return [r for r in req if r is None or r.status is not _ALREADY]
 
     @property
     def ready(self) -> bool:

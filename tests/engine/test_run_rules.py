@@ -346,3 +346,34 @@ def test_a_chain_on_a_thread_pool_runs_in_order():
     root = chained.build(done, 300).run(threads=2, observers=[Order()])
     assert root.ready
     assert order == list(range(301))
+
+
+def test_the_verbose_log_starts_like_iotaas(stdlib_logger):
+    log, lines = stdlib_logger("dedup-test")
+    link.build(2).run(log=log, dry_run=True)
+    assert lines[0] == "DEBUG Deduplicating task-graph nodes"
+    assert lines[2] == "DEBUG Task Graph"
+
+
+@task
+def inner_file(path: Path):
+    yield f"inner {path.name}"
+    yield Asset(path, path.exists)
+    yield None
+    path.touch()
+
+
+@task
+def nests(path: Path):
+    yield "nests"
+    yield Asset(None, lambda: path.exists())
+    yield None
+    inner_file.build(path).run()  # a run of its own, inside this action
+
+
+def test_a_nested_run_logs_where_the_run_around_it_logs(tmp_path, stdlib_logger):
+    log, lines = stdlib_logger("nested-test")
+    root = nests.build(tmp_path / "made").run(log=log)
+    assert root.ready
+    assert "INFO inner made: Executing" in lines
+    assert "INFO inner made: Ready" in lines
