@@ -22,6 +22,7 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 import attrs
 
+from tasktronaut.define.asynctasks import AsyncTaskGen, sync_face
 from tasktronaut.define.session import Session, current_session
 from tasktronaut.define.signature import annotate
 from tasktronaut.engine import check_settings
@@ -29,7 +30,7 @@ from tasktronaut.errors import ArgumentError, CycleError, ProtocolError, Tasktro
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.assets import Asset
 from tasktronaut.model.node import Node, NodeKind, ReqT, check_assets
-from tasktronaut.model.options import DEFAULT_OPTIONS, TaskOptions
+from tasktronaut.model.options import DEFAULT_OPTIONS, ExecutorKind, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 P = ParamSpec("P")
@@ -56,9 +57,13 @@ class TaskFunction(Generic[P]):
                  options: TaskOptions = DEFAULT_OPTIONS) -> None:
         functools.update_wrapper(self, func)
         self.__qualname__: str = func.__qualname__
-        self.func = cast(Callable[..., Generator[Any, Any, Any]], func)
         self.kind = kind
         self.options = options
+        self.action: Callable[[Node], Any] = _action
+        if inspect.isasyncgenfunction(func):  # an async task: its action is awaited
+            func = functools.wraps(func)(sync_face(func))
+            self.action = _async_action
+        self.func = cast(Callable[..., Generator[Any, Any, Any]], func)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Node:
         session = current_session.get()
@@ -189,8 +194,8 @@ def _call(session: Session, function: TaskFunction[...], args: tuple[Any, ...],
             node = Node(name, kind, assets, DEFAULT_OPTIONS, None, None, None, None, None,
                         (function, args, kwargs))
         else:
-            node = Node(name, kind, assets, function.options, None, None, gen, _action,
-                        _requirements, (function, args, kwargs))
+            node = Node(name, kind, assets, function.options, None, None, gen,
+                        function.action, _requirements, (function, args, kwargs))
     node._session = session
     registry[name] = node
     return node
@@ -249,6 +254,23 @@ def _action(node: Node) -> None:
         for _ in gen:
             gen.close()
             raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
+    finally:
+        _acting.reset(token)
+
+
+def _async_action(node: Node) -> Any:
+    """An async task's action: a coroutine the engine awaits on the run's event loop."""
+    gen = node._gen
+    if gen is None:
+        gen = _fresh_generator(node)
+    node._gen = None
+    return _act_async(node, cast(AsyncTaskGen, gen))
+
+
+async def _act_async(node: Node, gen: AsyncTaskGen) -> None:
+    token = _acting.set(node)
+    try:
+        await gen.act(node.taskname)
     finally:
         _acting.reset(token)
 
@@ -346,7 +368,7 @@ def task(func: Any = None, /, **options: Any) -> Any:
     def decorate(f: Any) -> Any:
         if not callable(f):
             raise TypeError(f"@task decorates functions, got {f!r}")
-        if inspect.isgeneratorfunction(f):
+        if inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f):
             check_yields(f, "task")
             for name in ("asset", "cache_key", "cache_ttl"):
                 if getattr(opts, name) is not None:
@@ -355,13 +377,25 @@ def task(func: Any = None, /, **options: Any) -> Any:
                         f"{f.__qualname__} declares its assets by yielding them",
                         name=name,
                     )
-            return TaskFunction(f, NodeKind.TASK, opts)
+            return TaskFunction(f, NodeKind.TASK, _async_options(f, opts))
         setattr(f, OPTIONS_ATTR, opts)
         with contextlib.suppress(AttributeError, TypeError):
             f.description = opts.description  # as tasktronaut 0.3 did
         return f
 
     return decorate(func) if func is not None else decorate
+
+
+def _async_options(func: Any, options: TaskOptions) -> TaskOptions:
+    """An async task runs on the run's event loop, and nowhere else."""
+    if not inspect.isasyncgenfunction(func):
+        return options
+    if options.executor not in (None, ExecutorKind.ASYNC):
+        raise ArgumentError(
+            f"the async task {func.__qualname__} runs on the run's event loop; it cannot "
+            f"take executor={getattr(options.executor, 'value', options.executor)!r}",
+            name="executor", value=options.executor)
+    return options.merged(executor="async")
 
 
 def collection(func: Callable[P, TaskGen]) -> TaskFunction[P]:
