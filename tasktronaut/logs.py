@@ -97,7 +97,7 @@ class RunLog:
     costs an attribute read.
     """
 
-    __slots__ = ("debug_on", "info_on", "std", "target", "warning_on")
+    __slots__ = ("debug_on", "error_on", "info_on", "std", "target", "warning_on")
 
     def __init__(self, target: Any = None) -> None:
         explicit = target is not None
@@ -109,12 +109,14 @@ class RunLog:
             self.debug_on = target.isEnabledFor(DEBUG)
             self.info_on = target.isEnabledFor(INFO)
             self.warning_on = target.isEnabledFor(WARNING)
+            self.error_on = target.isEnabledFor(ERROR)
         elif hasattr(target, "opt") and hasattr(target, "log"):
             if explicit:
                 target.enable("tasktronaut")
             self.debug_on = _loguru_accepts(target, DEBUG)
             self.info_on = _loguru_accepts(target, INFO)
             self.warning_on = _loguru_accepts(target, WARNING)
+            self.error_on = _loguru_accepts(target, ERROR)
         else:
             raise TypeError(
                 f"log must be a logging.Logger or a loguru logger, got {type(target).__name__}"
@@ -140,7 +142,8 @@ class RunLog:
             self.emit(WARNING, message)
 
     def error(self, message: str) -> None:
-        self.emit(ERROR, message)
+        if self.error_on:
+            self.emit(ERROR, message)
 
 
 current_log: ContextVar[RunLog | None] = ContextVar("tasktronaut_log", default=None)

@@ -290,8 +290,10 @@ class _Run:
             node._dependents = None
             if self.bus.node_finished:
                 self.bus.finished(node)
-        tasks = sum(1 for node in never if node.kind is not NodeKind.JOIN)
-        if never:
+        # what never started: also queued attempts dropped when the run stopped
+        tasks = sum(1 for node in self.order
+                    if node.status is NodeStatus.SKIPPED and node.kind is not NodeKind.JOIN)
+        if tasks:
             self.root._ready = False
             if self.reporter is not None:
                 self.reporter.stopped(reason, tasks, self.root)

@@ -42,7 +42,7 @@ class Reporter:
     @staticmethod
     def wanted(log: RunLog) -> bool:
         """Whether any line of the reporter would show."""
-        return bool(log.debug_on or log.info_on or log.warning_on)
+        return bool(log.debug_on or log.info_on or log.warning_on or log.error_on)
 
     def run_started(self, root: Node, nodes: Sequence[Node]) -> None:
         log = self.log

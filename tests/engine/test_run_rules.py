@@ -377,3 +377,12 @@ def test_a_nested_run_logs_where_the_run_around_it_logs(tmp_path, stdlib_logger)
     assert root.ready
     assert "INFO inner made: Executing" in lines
     assert "INFO inner made: Ready" in lines
+
+
+def test_with_only_errors_shown_a_failure_still_says_which_task_failed(stdlib_logger):
+    import logging
+
+    log, lines = stdlib_logger("errors-only")
+    log.setLevel(logging.ERROR)
+    unprintable.build().run(log=log)
+    assert lines == ["ERROR unprintable: Task failed: Unprintable (its message could not be read)"]
