@@ -20,23 +20,43 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
-from loguru import logger as _loguru
-
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 _LEVEL_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
 FORMAT = "[{time:YYYY-MM-DDTHH:mm:ss}] {level: <7} {message}"
 
-_loguru.disable("tasktronaut")
 _handler_id: int | None = None
 STDLIB_NAME = "tasktronaut"
 stdlib_logger = logging.getLogger(STDLIB_NAME)
 stdlib_logger.addHandler(logging.NullHandler())
 
 
+def loguru() -> Any:
+    """loguru's logger, imported on first use (it costs tens of milliseconds at start-up).
+
+    The first use disables tasktronaut's records in loguru, as importing the library did
+    before, unless the application has already said something about them (an
+    ``enable("tasktronaut")`` of its own stays in force).
+    """
+    global _logger
+    if _logger is None:
+        from loguru import logger
+
+        activation = getattr(getattr(logger, "_core", None), "activation_list", ())
+        if not any(prefix == "tasktronaut." for prefix, _ in activation):
+            logger.disable("tasktronaut")
+        _logger = logger
+    return _logger
+
+
+_logger: Any = None
+
+
 def loguru_enabled() -> bool:
     """Whether the application opted in to loguru for tasktronaut (``logcfg()`` or
-    ``logger.enable("tasktronaut")``)."""
-    core = getattr(_loguru, "_core", None)
+    ``logger.enable("tasktronaut")``); never, while nothing has imported loguru."""
+    if _logger is None and "loguru" not in sys.modules:
+        return False
+    core = getattr(loguru(), "_core", None)
     if core is None:
         return True
     dotted = __name__ + "."
@@ -48,7 +68,7 @@ def loguru_enabled() -> bool:
 
 def default_target() -> Any:
     """Where records go without ``log=``: loguru once enabled, else the stdlib logger."""
-    return _loguru if loguru_enabled() else stdlib_logger
+    return loguru() if loguru_enabled() else stdlib_logger
 
 
 def logcfg(verbose: bool = False) -> None:
@@ -61,9 +81,9 @@ def logcfg(verbose: bool = False) -> None:
     for handler in (0, _handler_id):
         if handler is not None:
             with contextlib.suppress(ValueError):
-                _loguru.remove(handler)
-    _loguru.enable("tasktronaut")
-    _handler_id = _loguru.add(
+                loguru().remove(handler)
+    loguru().enable("tasktronaut")
+    _handler_id = loguru().add(
         _write_stderr,
         level="DEBUG" if verbose else "INFO",
         format=FORMAT,
@@ -246,18 +266,18 @@ def add_sinks(level: str = "INFO", fmt: str = "text", file: Any = None,
     for handler in (0, _handler_id):
         if handler is not None:
             with contextlib.suppress(ValueError):
-                _loguru.remove(handler)
+                loguru().remove(handler)
     _handler_id = None
-    _loguru.enable("tasktronaut")
-    _loguru.configure(patcher=add_context)
+    loguru().enable("tasktronaut")
+    loguru().configure(patcher=add_context)
     context_wanted = True
     serialize = fmt == "json"
     shape = "{message}" if serialize else TEXT_FORMAT
     ids = []
     if stderr:
-        ids.append(_loguru.add(_write_stderr, level=level, format=shape, colorize=False,
+        ids.append(loguru().add(_write_stderr, level=level, format=shape, colorize=False,
                                serialize=serialize))
     if file is not None:
-        ids.append(_loguru.add(file, level=level, format=shape, colorize=False,
+        ids.append(loguru().add(file, level=level, format=shape, colorize=False,
                                serialize=serialize, encoding="utf-8"))
     return ids

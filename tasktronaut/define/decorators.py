@@ -26,7 +26,6 @@ import attrs
 from tasktronaut.define.asynctasks import AsyncTaskGen, sync_face
 from tasktronaut.define.session import Session, current_session
 from tasktronaut.define.signature import annotate
-from tasktronaut.engine import check_settings
 from tasktronaut.errors import ArgumentError, CycleError, ProtocolError, TasktronautError
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.assets import Asset
@@ -68,6 +67,8 @@ class TaskFunction(Generic[P]):
     def __call__(self, *args: Any, **kwargs: Any) -> Node:
         session = current_session.get()
         if session is None:
+            from tasktronaut.engine import check_settings  # only when a run starts
+
             settings = {k: kwargs.pop(k) for k in RESERVED if k in kwargs}
             check_settings(**settings)
             root = build_root(self, args, kwargs, log=settings.get("log"))

@@ -20,21 +20,22 @@ from tasktronaut.define.builder import build_process
 from tasktronaut.define.reading import probe_expected_arguments
 from tasktronaut.define.steps import Context, ExecutionMode
 from tasktronaut.define.views import GeneratedId
-from tasktronaut.engine import RunSettings, check_settings
-from tasktronaut.engine import run as engine_run
 from tasktronaut.logs import log
 from tasktronaut.model.node import Node
 
 __all__ = ["Context", "ExecutionMode", "ProcessDefinition"]
 
-RUN_SETTINGS = frozenset({"threads", "processes", "executor", "dry_run", "log", "fail_fast",
-                          "listener", "state", "grace"}) | frozenset(
-    name for name, p in inspect.signature(engine_run).parameters.items()
-    if p.kind is inspect.Parameter.KEYWORD_ONLY
-)
-"""Keywords ``Definition.run(...)`` takes as run settings (those of ``Node.run``), never as
-process arguments."""
-_CHECKED = frozenset(attrs.fields_dict(RunSettings)) | {"log"}
+@functools.cache
+def run_settings() -> tuple[frozenset[str], frozenset[str]]:
+    """Keywords ``Definition.run(...)`` takes as run settings (those of ``Node.run``), never
+    as process arguments; and those checked before the build. (The engine is imported on
+    first use: importing the package stays cheap.)"""
+    from tasktronaut.engine import RunSettings
+    from tasktronaut.engine import run as engine_run
+
+    names = frozenset(name for name, p in inspect.signature(engine_run).parameters.items()
+                      if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    return names, frozenset(attrs.fields_dict(RunSettings)) | {"log"}
 _CLASS_API = ("build", "run", "expected_types")
 
 
@@ -128,8 +129,11 @@ class ProcessDefinition:
         ``dry_run``, ``log``, ``fail_fast``, ``state``, ...) go to the run, and are checked
         before anything is built; every other keyword is a process argument.
         """
-        settings = {k: kwargs.pop(k) for k in RUN_SETTINGS if k in kwargs}
-        check_settings(**{k: v for k, v in settings.items() if k in _CHECKED})
+        from tasktronaut.engine import check_settings
+
+        names, checked = run_settings()
+        settings = {k: kwargs.pop(k) for k in names if k in kwargs}
+        check_settings(**{k: v for k, v in settings.items() if k in checked})
         root = build_process(cls, identifier, options, kwargs)
         return root.run(**settings)
 

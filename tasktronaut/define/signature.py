@@ -10,8 +10,6 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
-
 from tasktronaut.define.constraints import UnsupportedConstraint, validate_hint, violation
 from tasktronaut.errors import (
     ArgumentError,
@@ -147,6 +145,8 @@ def check_hint(process: str, name: str, hint: Any) -> None:
 
 def check_argument(process: str, name: str, value: Any, hint: Any) -> None:
     """Check ``value`` against ``hint``: its type (typeguard), then ``Annotated`` bounds."""
+    from typeguard import CollectionCheckStrategy, TypeCheckError, check_type  # ~30 ms
+
     try:
         check_type(value, hint, collection_check_strategy=CollectionCheckStrategy.ALL_ITEMS)
     except TypeCheckError:

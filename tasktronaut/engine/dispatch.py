@@ -36,7 +36,7 @@ from tasktronaut.errors import (
 from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node, NodeKind, reobserve
 from tasktronaut.model.protocols import Event, Executor
-from tasktronaut.workers import AsyncExecutor, ProcessExecutor, ThreadExecutor
+from tasktronaut.workers import ThreadExecutor
 
 Outcome = tuple[Node, bool, Any]
 _ACTIONS = (NodeKind.TASK, NodeKind.STEP)
@@ -149,8 +149,8 @@ class Dispatcher:
         """How many nodes wait for room on an executor."""
         self._settings = settings
         self._threads: ThreadExecutor | None = None
-        self._process: ProcessExecutor | None = None
-        self._async: AsyncExecutor | None = None
+        self._process: Executor | None = None
+        self._async: Executor | None = None
         self._limits = settings.resources
         self._held: dict[str, int] = dict.fromkeys(settings.resources, 0)
         self._started: list[Executor] = []
@@ -182,10 +182,14 @@ class Dispatcher:
             return self._start(self._threads)
         if name == "process":
             if self._process is None:
+                from tasktronaut.workers.processes import ProcessExecutor
+
                 self._process = ProcessExecutor(self._settings.processes or None)
             return self._start(self._process)
         if name == "async":
             if self._async is None:
+                from tasktronaut.workers.asyncio import AsyncExecutor
+
                 self._async = AsyncExecutor(self._settings.async_limit, self._settings.loop)
             return self._start(self._async)
         return self._start(choice)
