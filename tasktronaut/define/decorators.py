@@ -40,6 +40,7 @@ TaskGen = Iterator[Any]
 RESERVED = ("dry_run", "threads", "log", "processes", "executor")
 OPTIONS_ATTR = "__tasktronaut_options__"
 _BUILDING = object()
+_NO_KWARGS: dict[str, Any] = {}
 _COLLECTION, _EXTERNAL = NodeKind.COLLECTION, NodeKind.EXTERNAL
 
 
@@ -57,7 +58,9 @@ class TaskFunction(Generic[P]):
         self.__qualname__: str = func.__qualname__
         self.kind = kind
         self.options = options
-        self.memoize = True
+        self.shared: bool | None = False
+        """Whether calls with the same arguments were seen again (then they are memoised;
+        ``None``: never, its arguments cannot be hashed)."""
         self.action: Callable[[Node], Any] = _action
         if inspect.isasyncgenfunction(func):  # an async task: its action is awaited
             func = functools.wraps(func)(sync_face(func))
@@ -75,19 +78,23 @@ class TaskFunction(Generic[P]):
             return root.run(**settings)
         if not getattr(session, "building", True):  # a graph runs: called in an action
             _warn_called_in_action(session, self)
-        if kwargs or not self.memoize:
+        if kwargs:
             return _call(session, self, args, kwargs)
-        # A graph refers to a task by calling its function again (a layered graph, about
-        # three times per node): the same function with the same arguments gives the node
-        # it gave before, without running the task function up to its name once more.
-        memo = session.memo
+        if not self.shared:
+            return _call(session, self, args, _NO_KWARGS)  # (no empty dict kept per node)
+        # A graph may refer to a task by calling its function again (a layered graph, about
+        # three times per node). Once a function was seen doing that, the same arguments
+        # give the node they gave before without running the function up to its name.
+        memo = session.memo.get(self)
+        if memo is None:
+            memo = session.memo[self] = {}
         try:
-            node: Node | None = memo.get((self, args))
-        except TypeError:  # an unhashable argument: this function is not memoised
-            self.memoize = False
-            return _call(session, self, args, kwargs)
+            node: Node | None = memo.get(args)
+        except TypeError:  # an unhashable argument: this function is never memoised
+            self.shared = None
+            return _call(session, self, args, _NO_KWARGS)
         if node is None:
-            node = memo[(self, args)] = _call(session, self, args, kwargs)
+            node = memo[args] = _call(session, self, args, _NO_KWARGS)
         return node
 
     def build(self, *args: P.args, **kwargs: P.kwargs) -> Node:
@@ -180,6 +187,8 @@ def _call(session: Session, function: TaskFunction[...], args: tuple[Any, ...],
             raise CycleError([name, name])
         if rep.call is not None and rep.call[0] is not function:
             _warn_same_name(session, rep, function)
+        elif not kwargs and function.shared is False:
+            function.shared = True  # referred to again: memoise its calls from now on
         return rep
     kind = function.kind
     if kind is _COLLECTION:

@@ -31,8 +31,8 @@ class Session(Owner):
     processes: dict[Any, Any] = attrs.field(factory=dict)
     building: bool = False
     """True while task functions are called to build the graph (not from actions)."""
-    memo: dict[tuple[Any, tuple[Any, ...]], Any] = attrs.field(factory=dict)
-    """Nodes by (task function, positional arguments), to skip repeated calls in a build."""
+    memo: dict[Any, dict[tuple[Any, ...], Any]] = attrs.field(factory=dict)
+    """Nodes by task function, then positional arguments, to skip repeated calls."""
 
     def build(self, make_root: Callable[[], Node]) -> Node:
         """Make a root node with this session current, then expand the graph below it.
