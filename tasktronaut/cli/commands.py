@@ -34,6 +34,7 @@ from tasktronaut.cli.config import (
     source_of_option,
     stdout_to_stderr,
 )
+from tasktronaut.cli.convert import parse_assignments
 from tasktronaut.cli.errors import CliError, OneLineGroup, describe, reporting
 from tasktronaut.cli.observe import (
     display_for,
@@ -138,15 +139,20 @@ _verbose_option = click.option(
                    "(needs --id).")
 @click.option("--resume", is_flag=True,
               help=f"Same as --state {DEFAULT_STATE_PATH} (needs --id).")
+@click.option("--resource", "resource_items", multiple=True, metavar="NAME=N",
+              help="How much of a named resource the run has, e.g. db=2 (repeatable): never "
+                   "more held by running tasks than that.")
+@click.option("--async-limit", type=int, default=100, show_default=True, metavar="N",
+              help="Async actions running at once on the run's event loop.")
 @_verbose_option
 @logging_options
 @click.pass_context
 def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
         option_items: tuple[str, ...], identifier: str | None, threads: int, processes: int,
         dask_address: str | None, dry_run: bool, show_graph: bool, graph_format: str,
-        state_path: Path | None, resume: bool, verbose: bool, quiet: bool,
-        log_level: str | None, log_format: str, log_file: Path | None,
-        report_path: Path | None, otel: bool) -> None:
+        state_path: Path | None, resume: bool, resource_items: tuple[str, ...],
+        async_limit: int, verbose: bool, quiet: bool, log_level: str | None, log_format: str,
+        log_file: Path | None, report_path: Path | None, otel: bool) -> None:
     """Run TARGET (a process or an asset task) with positional ARGS and --arg values.
 
     Runs only what is not ready yet, logs to stderr (with a live display on a terminal)
@@ -162,12 +168,14 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     with stdout_to_stderr(show_graph), run_logging(level, log_format, log_file, display), \
             reporting(verbose):
         _check_options(ctx, threads, processes, dask_address, report_path)
+        resources = parse_resources(resource_items)
         root = build(load_target(target), args, arg_items, option_items, identifier)
         facts = RunFacts()
         with run_context(facts, root):
             root, record, seconds = _run(root, facts, observers_for(facts, display, otel),
                                          dask_address, threads=threads, processes=processes,
-                                         dry_run=dry_run, state=state_path)
+                                         dry_run=dry_run, state=state_path,
+                                         resources=resources, async_limit=async_limit)
             summary = Summary.of_record(record) if record is not None else \
                 Summary.of(root, seconds)
             for line in summary.lines(verbose):
@@ -189,6 +197,21 @@ def check_workers(ctx: click.Context, threads: int, processes: int) -> None:
             bound = f"at least {low}" if value < low else f"at most {high}"
             raise ArgumentError(f"--{name} must be {bound}, got {value}"
                                 f"{source_of_option(ctx, name)}")
+
+
+def parse_resources(items: Sequence[str]) -> dict[str, int]:
+    """``--resource db=2`` values as limits; a bad one is a usage error naming it."""
+    limits = {}
+    for name, text in parse_assignments(items, "--resource").items():
+        try:
+            amount = int(text)
+        except ValueError:
+            amount = -1
+        if amount < 0 or not name:
+            raise ArgumentError(f"--resource {name}={text}: the amount must be a whole "
+                                "number >= 0", name="--resource", value=text)
+        limits[name] = amount
+    return limits
 
 
 def _check_options(ctx: click.Context, threads: int, processes: int,
