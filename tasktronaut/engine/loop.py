@@ -152,8 +152,8 @@ class _Run:
                     records.warn_uncached(self.order, self.log)
                 if self.log.debug_on:
                     self._log_plan()
-                if self.root.status is _ALREADY and self.root._mark is not records.FORCED \
-                        and not (self.settings.force or self.settings.force_downstream):
+                forcing = self.settings.force or self.settings.force_downstream
+                if self.root.status is _ALREADY and not forcing:
                     self._report(self.root)
                     return
                 self._prepare()
