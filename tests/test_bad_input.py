@@ -616,7 +616,7 @@ class EachYields(ProcessDefinition):
 
 @pytest.mark.parametrize(
     "item",
-    [["not", "a", "dict"], "a string", ({"a": 1}, 2), ({"a": 1}, "desc", "extra"), None],
+    [["not", "a", "dict"], "a string", ({"a": 1}, 2), ({"a": 1}, "desc", "k", "extra"), None],
     ids=repr,
 )
 def test_each_refuses_an_item_that_is_not_a_dict_or_a_pair(item):

@@ -370,7 +370,7 @@ def writer_lock(tmp_path):
 def test_a_locked_write_is_retried(writer_lock, mocker):
     path, blocker = writer_lock
     store = SQLiteStore(path, timeout=0)
-    pause = mocker.patch("tasktronaut.state._pause", side_effect=lambda _: blocker.commit())
+    pause = mocker.patch("tasktronaut.state.sqlite._pause", side_effect=lambda _: blocker.commit())
     store.record("p", "a", 1)
     assert pause.call_count == 1
     assert store.completed("p") == {"a": 1}
@@ -380,7 +380,7 @@ def test_a_locked_write_is_retried(writer_lock, mocker):
 def test_a_write_that_stays_locked_gives_up_with_a_clear_error(writer_lock, mocker):
     path, _ = writer_lock
     store = SQLiteStore(path, timeout=0, retries=2)
-    pause = mocker.patch("tasktronaut.state._pause")
+    pause = mocker.patch("tasktronaut.state.sqlite._pause")
     with pytest.raises(StateError, match=r"is locked by another writer \(gave up after 3"):
         store.record("p", "a", 1)
     assert pause.call_count == 2

@@ -47,8 +47,10 @@ from tasktronaut.cli.observe import (
 from tasktronaut.cli.progress import Summary, logging_to_stderr
 from tasktronaut.cli.report import FORMATS as REPORT_FORMATS
 from tasktronaut.cli.report import write_report
-from tasktronaut.cli.state import state
+from tasktronaut.cli.state import open_state, state
+from tasktronaut.cli.state import state_path as state_path_of
 from tasktronaut.cli.targets import build, is_process, load_module, load_target
+from tasktronaut.cli.why import why
 from tasktronaut.define.decorators import TaskFunction, tasknames
 from tasktronaut.engine.facts import RunFacts, RunRecord, load
 from tasktronaut.errors import ArgumentError
@@ -133,12 +135,19 @@ _verbose_option = click.option(
                    "print goes to stderr meanwhile).")
 @click.option("-f", "--format", "graph_format", type=click.Choice(sorted(GRAPH_FORMATS)),
               default="dot", show_default=True, help="The format of --graph.")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="PATH",
+@click.option("--state", "state_value", metavar="PATH",
               help="Record completed process steps in this state file and resume from it "
                    "(needs --id).")
 @click.option("--resume", is_flag=True,
               help=f"Same as --state {DEFAULT_STATE_PATH} (needs --id).")
+@click.option("--restart", is_flag=True,
+              help="Forget what the state file recorded for --id and start over (needed to "
+                   "run an identifier again with other arguments).")
+@click.option("--force", "force", multiple=True, metavar="NAME",
+              help="Treat the task or step NAME as not ready for this run (repeatable); "
+                   "nothing is deleted.")
+@click.option("--force-downstream", "force_downstream", multiple=True, metavar="NAME",
+              help="Treat NAME and everything that requires it as not ready (repeatable).")
 @click.option("--resource", "resource_items", multiple=True, metavar="NAME=N",
               help="How much of a named resource the run has, e.g. db=2 (repeatable): never "
                    "more held by running tasks than that.")
@@ -150,7 +159,8 @@ _verbose_option = click.option(
 def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
         option_items: tuple[str, ...], identifier: str | None, threads: int, processes: int,
         dask_address: str | None, dry_run: bool, show_graph: bool, graph_format: str,
-        state_path: Path | None, resume: bool, resource_items: tuple[str, ...],
+        state_value: str | None, resume: bool, restart: bool, force: tuple[str, ...],
+        force_downstream: tuple[str, ...], resource_items: tuple[str, ...],
         async_limit: int, verbose: bool, quiet: bool, log_level: str | None, log_format: str,
         log_file: Path | None, report_path: Path | None, otel: bool) -> None:
     """Run TARGET (a process or an asset task) with positional ARGS and --arg values.
@@ -160,6 +170,8 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     Exit status: 0 when TARGET is ready, 1 when it is not, 2 on a usage error,
     130 or 143 when Ctrl-C or SIGTERM stopped it.
     """
+    state_path = state_path_of(state_value)
+    state_path = state_path_of(state_value)
     if resume and state_path is None:
         state_path = DEFAULT_STATE_PATH
     display = display_for(sys.stderr, quiet, log_format)
@@ -171,11 +183,14 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
         resources = parse_resources(resource_items)
         root = build(load_target(target), args, arg_items, option_items, identifier)
         facts = RunFacts()
-        with run_context(facts, root):
+        store = open_state(state_path) if state_path is not None else None
+        with run_context(facts, root), \
+                contextlib.closing(store) if store is not None else contextlib.nullcontext():
             root, record, seconds = _run(root, facts, observers_for(facts, display, otel),
                                          dask_address, threads=threads, processes=processes,
-                                         dry_run=dry_run, state=state_path,
-                                         resources=resources, async_limit=async_limit)
+                                         dry_run=dry_run, state=store, resources=resources,
+                                         async_limit=async_limit,
+                                         **_extra_settings(restart, force, force_downstream))
             summary = Summary.of_record(record) if record is not None else \
                 Summary.of(root, seconds)
             for line in summary.lines(verbose):
@@ -197,6 +212,14 @@ def check_workers(ctx: click.Context, threads: int, processes: int) -> None:
             bound = f"at least {low}" if value < low else f"at most {high}"
             raise ArgumentError(f"--{name} must be {bound}, got {value}"
                                 f"{source_of_option(ctx, name)}")
+
+
+def _extra_settings(restart: bool, force: tuple[str, ...],
+                    force_downstream: tuple[str, ...]) -> dict[str, Any]:
+    """The run settings of ``--restart``, ``--force`` and ``--force-downstream`` (only those
+    given, so that a plain run passes nothing new)."""
+    given = {"restart": restart, "force": force, "force_downstream": force_downstream}
+    return {name: value for name, value in given.items() if value}
 
 
 def parse_resources(items: Sequence[str]) -> dict[str, int]:
@@ -383,3 +406,4 @@ def report(state_path: Path, identifier: str, output: Path | None, fmt: str | No
 
 cli.add_command(state)
 add_envvars(cli)
+cli.add_command(why)

@@ -49,8 +49,10 @@ from tasktronaut.define.steps import (
 from tasktronaut.define.views import GeneratedId, Options, ProcessNode
 from tasktronaut.errors import ArgumentError, MissingArgumentError
 from tasktronaut.logs import RunLog, current_log
+from tasktronaut.model.freshness import expand_ready, stale
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
 from tasktronaut.model.options import DEFAULT_OPTIONS
+from tasktronaut.state.fingerprint import arguments_of, canonical, item_key
 
 if TYPE_CHECKING:
     from tasktronaut.define.process import ProcessDefinition
@@ -69,7 +71,10 @@ class _Scope:
     description: str | None = None
     items: tuple[dict[str, Any], ...] = ()
     _label: str | None = None
-    path: tuple[int, ...] = ()
+    path: tuple[str, ...] = ()
+    """Record-key segments of the items in scope: each one's content or its user key."""
+    iteration: tuple[int, ...] = ()
+    """Which ``each``/``transform`` iterations this scope is in (for ``context.result``)."""
 
     @property
     def label(self) -> str:
@@ -249,13 +254,8 @@ class Builder:
             opts = opts.merged(**options)
         explicit = description or opts.description
         label = callable_name(func, run.definition)
-        if description:
-            base = description
-        elif opts.description:
-            base = f"{opts.description} ({scope.label})" if scope.items else opts.description
-        else:
-            base = f"{label}({scope.label})" if scope.items else label
-        name = compiler.unique(base)
+        name = compiler.unique(_step_name(description, opts.description, label, scope))
+        key = run.claim(" / ".join((*run.path, *scope.path, description or label)))
         accepts_all, names, wants_context, required = signature_of(func)
         kwargs = dict(scope.kwargs) if accepts_all else {
             k: v for k, v in scope.kwargs.items() if k in names
@@ -263,7 +263,8 @@ class Builder:
         if required:
             check_required(required, name, kwargs, scope.kwargs)
         desc = explicit or scope.description or label.rpartition(".")[2]
-        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs)
+        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key)
+        run.keys.append(key)
         before = self._block.requires()
         declared = None
         if opts.asset is not None:
@@ -271,14 +272,17 @@ class Builder:
             call.declared = True
         node = Node(name, NodeKind.STEP, declared, opts, None, before, None, run_step, None,
                     call, call)
-        if declared is not None and node.ready:
+        if declared is not None and node.ready and not expand_ready.get() and not (
+                opts.stale_if is not None and stale(node)):
             node.status = NodeStatus.ALREADY_READY
             node._deps = ()
             self._block.pending_exit = before
         compiler.session.registry[name] = node
+        if opts.stale_if == "changed":
+            run.top.watches_changes = True
         run.steps_by_function.setdefault(function_key(func), []).append(name)
-        if scope.path:
-            run.scopes[name] = scope.path
+        if scope.iteration:
+            run.scopes[name] = scope.iteration
         self._block.items.append({"step": name, "description": desc, "kwargs": kwargs})
         return node
 
@@ -311,17 +315,24 @@ class Builder:
         phase = f"in transform {callable_name(func, self._compiler.run.definition)}"
         produced = user_code(phase, call_with, func, self._scope.kwargs, "transform")
         data, item_description = check_item(produced, func, "transform")
-        child = self._open(self._block.mode, data, item_description or description)
+        child = self._open(self._block.mode, data, item_description or description,
+                           item_key(data))
         try:
             yield child
         finally:
             self._close(child)
 
-    def each(self, func: Callable[..., Any], description: str | None = None) -> Iterator[Builder]:
-        """One sub-block per item ``func`` yields (a dict, or a ``(dict, description)``).
+    def each(self, func: Callable[..., Any], description: str | None = None,
+             key: Callable[..., Any] | str | None = None) -> Iterator[Builder]:
+        """One sub-block per item ``func`` yields: a dict, a ``(dict, description)`` pair or a
+        ``(dict, description, key)`` triple.
 
         Iterations follow the mode of the block around them; steps inside an iteration see
-        the arguments merged with the item.
+        the arguments merged with the item. What a state store records for the steps of an
+        item is keyed by the item's content (its dict as canonical JSON), or by its key:
+        the third element of a triple, or ``key`` (an item field's name, or a function
+        called with the item's arguments). Reordering, inserting or removing items then
+        resumes exactly the items that match.
         """
         phase = f"in each {callable_name(func, self._compiler.run.definition)}"
         items = user_code(phase, call_with, func, self._scope.kwargs, "each")
@@ -337,28 +348,30 @@ class Builder:
             item = user_code(phase, next, iterator, _DONE)
             if item is _DONE:
                 return
-            data, item_description = check_item(item, func, "each")
-            child = self._open(mode, data, item_description or description)
+            data, item_description, segment = _each_item(item, key, func)
+            child = self._open(mode, data, item_description or description, segment)
             try:
                 yield child
             finally:
                 self._close(child)
 
     def _open(self, mode: ExecutionMode, data: dict[str, Any] | None,
-              description: str | None) -> Builder:
-        """A builder for a sub-block, in ``mode``, seeing the arguments merged with ``data``."""
+              description: str | None, segment: str | None = None) -> Builder:
+        """A builder for a sub-block, in ``mode``, seeing the arguments merged with ``data``;
+        ``segment`` is the item's part of its steps' record keys."""
         scope = self._scope
         block = _Block(self._compiler, mode, self._block.requires(), [])
-        path = scope.path
+        path = scope.path if segment is None else (*scope.path, segment)
+        iteration = scope.iteration
         if data is not None:  # an each iteration or a transform: steps inside know it
             self._compiler.iterations += 1
-            path = (*path, self._compiler.iterations)
+            iteration = (*iteration, self._compiler.iterations)
         if data:
             child = _Scope({**scope.kwargs, **data}, description or scope.description,
-                           (*scope.items, data), None, path)
+                           (*scope.items, data), None, path, iteration)
         else:
             child = _Scope(scope.kwargs, description or scope.description, scope.items,
-                           scope._label, path)
+                           scope._label, path, iteration)
         builder = Builder(self._compiler, block, child)
         builder._parent = self
         builder._data = data
@@ -385,14 +398,54 @@ class Builder:
                 f"sub_process needs a ProcessDefinition subclass, got {definition!r}",
                 name="definition", value=definition,
             )
-        compiler, block = self._compiler, self._block
+        compiler, block, run = self._compiler, self._block, self._compiler.run
+        label = description or definition.description or definition.__name__
+        path = (*run.path, *self._scope.path, label)
+        key = run.claim(" / ".join(path))
         node, plan = _compile(
-            definition, compiler.run.identifier, compiler.run.options, self._scope.kwargs,
-            compiler.session, compiler.run, block.requires(), description,
+            definition, run.identifier, run.options, self._scope.kwargs,
+            compiler.session, run, block.requires(), description, (key,),
         )
+        run.keys.append(key)
         block.add((node,))
         block.items.append(plan)
         return node
+
+
+def _step_name(description: str | None, decorated: str | None, label: str,
+               scope: _Scope) -> str:
+    """A step's display name: its description, else the decorator's or its callable's name,
+    with the items in scope (a name shown in logs, not a record key)."""
+    if description:
+        return description
+    if decorated:
+        return f"{decorated} ({scope.label})" if scope.items else decorated
+    return f"{label}({scope.label})" if scope.items else label
+
+
+def _each_item(item: Any, key: Any, func: Any) -> tuple[dict[str, Any], str | None, str]:
+    """An ``each`` item's arguments, description and record-key segment."""
+    if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
+        data, description = check_item(item[:2], func, "each")
+        return data, description, item_key(canonical(item[2]))
+    data, description = check_item(item, func, "each")
+    return data, description, _item_segment(data, key, func)
+
+
+def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
+    """An ``each`` item's part of its steps' record keys: its content, or its key."""
+    if key is None:
+        return item_key(data)
+    if isinstance(key, str) and not callable(key):
+        if key not in data:
+            raise ArgumentError(
+                f"each: key={key!r} is not a field of the item {data!r} of "
+                f"{callable_name(func, None)}", name="key", value=key)
+        return item_key(canonical(data[key]))
+    if not callable(key):
+        raise ArgumentError(f"each: key must be an item field's name or a function, got "
+                            f"{key!r}", name="key", value=key)
+    return item_key(canonical(call_with(key, data, "each key")))
 
 
 def build_process(definition: type[ProcessDefinition], identifier: str | None,
@@ -429,15 +482,19 @@ def build_process(definition: type[ProcessDefinition], identifier: str | None,
 def _compile(definition: type[ProcessDefinition], identifier: str | None,
              options: dict[str, Any], kwargs: dict[str, Any], session: Session,
              parent: ProcessRun | None = None, entry: tuple[Node, ...] = (),
-             description: str | None = None) -> tuple[Node, Plan]:
+             description: str | None = None,
+             path: tuple[str, ...] = ()) -> tuple[Node, Plan]:
     instance = definition()
     mode = execution_mode(definition)
     label = description or definition.description or definition.__name__
+    generated = parent.generated_identifier if parent is not None else identifier is None
+    run = ProcessRun(instance, identifier or GeneratedId(uuid.uuid4().hex), "", options, parent,
+                     path=path, key=" / ".join(path) if path else label)
+    run.generated_identifier = generated
+    if parent is None:
+        run.arguments = arguments_of(kwargs, options)
     if identifier and parent is None:  # only an identifier the user gave names the process
         label = f"{label} [{identifier}]"
-    generated = parent.generated_identifier if parent is not None else identifier is None
-    run = ProcessRun(instance, identifier or GeneratedId(uuid.uuid4().hex), "", options, parent)
-    run.generated_identifier = generated
     compiler = _Compiler(session, run)
     run.name = name = compiler.unique(label)
     session.registry[name] = None

@@ -324,9 +324,16 @@ def _async_action(node: Node) -> Any:
 
 
 def _fresh_generator(node: Node) -> Generator[Any, Any, Any]:
-    """Call the task function again and advance it to its action (used by retries)."""
+    """Call the task function again and advance it to its action (used by retries).
+
+    The fresh call's assets replace the node's: an asset held in memory (``Asset(box,
+    lambda: bool(box))``) is the new call's object, the one its action fills."""
     function, args, kwargs = node.call
-    return _advanced(function, args, kwargs, node.taskname)
+    gen: Generator[Any, Any, Any] = function.func(*args, **kwargs)
+    _next(gen, node.taskname, "its name")
+    node._asset = check_assets(_next(gen, node.taskname, "asset(s)"), node.taskname)
+    _next(gen, node.taskname, "requirement(s)")
+    return gen
 
 
 def _advanced(function: TaskFunction[...], args: tuple[Any, ...], kwargs: dict[str, Any],

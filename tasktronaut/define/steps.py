@@ -55,6 +55,17 @@ class ProcessRun(NodeHooks):
     plan: dict[str, Any] = attrs.field(factory=dict)
     generated_identifier: bool = False
     scopes: dict[str, tuple[int, ...]] = attrs.field(factory=dict)
+    path: tuple[str, ...] = ()
+    """Where this process sits in the top one: the record-key segments of its steps."""
+    key: str = ""
+    """The record key of this process's own completion."""
+    arguments: dict[str, str] = attrs.field(factory=dict)
+    """The top process's arguments and options as canonical text (its fingerprint)."""
+    keys: list[str] = attrs.field(factory=list)
+    """The record keys of this process's steps and sub-processes."""
+    watches_changes: bool = False
+    """Whether a step of the top process has ``stale_if="changed"`` (set on the top)."""
+    _claimed: set[str] = attrs.field(factory=set)
     _recorded: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     cancel_event: threading.Event = attrs.field(factory=threading.Event)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
@@ -66,6 +77,17 @@ class ProcessRun(NodeHooks):
         while run.parent is not None:
             run = run.parent
         return run
+
+    def claim(self, base: str) -> str:
+        """A record key unique in the top process: ``base``, or ``base #n`` for the n-th
+        identical one (identical steps in one scope can only be told apart by order)."""
+        claimed = self.top._claimed
+        key, n = base, 1
+        while key in claimed:
+            n += 1
+            key = f"{base} #{n}"
+        claimed.add(key)
+        return key
 
     def ensure_started(self) -> None:
         """Fire ``on_started`` once (the parents first)."""
@@ -84,7 +106,11 @@ class ProcessRun(NodeHooks):
         return True
 
     def recorded(self, store: Any) -> dict[str, Any]:
-        """What ``store`` holds for this process's identifier (read once per run)."""
+        """What ``store`` holds for this process's identifier (read once per run).
+
+        A run's records (see ``tasktronaut.engine.records``) also check that they were made
+        with the same arguments, and hold the identifier's lease for the run.
+        """
         if self.identifier is None or self.generated_identifier:
             raise ArgumentError(
                 f"{self.name}: a state store records progress per process identifier; "
@@ -94,15 +120,16 @@ class ProcessRun(NodeHooks):
         top = self.top
         cached = top._recorded.get(id(store))
         if cached is None:
-            cached = top._recorded[id(store)] = store.completed(self.identifier)
+            begin = getattr(store, "begin", None)
+            cached = top._recorded[id(store)] = (
+                begin(self.identifier, top.arguments, top.name) if begin is not None
+                else store.completed(self.identifier))
         return cached
 
     def restore(self, node: Node, store: Any) -> bool:
         """The process node itself: done if its completion was recorded."""
         recorded = self.recorded(store)
-        parts = [n for names in self.steps_by_function.values() for n in names]
-        parts += [child.name for child in self.children]
-        if node.taskname not in recorded or any(p not in recorded for p in parts):
+        if self.key not in recorded or any(k not in recorded for k in self.keys):
             return False
         node._asset = {k: Asset(v, _ALWAYS) for k, v in self.results.items()}
         if self.parent is not None:
@@ -112,7 +139,7 @@ class ProcessRun(NodeHooks):
     def record(self, node: Node, store: Any) -> None:
         """Record that the whole process completed (its steps' results are recorded each)."""
         assert self.identifier is not None
-        store.record(self.identifier, node.taskname, "completed")
+        store.record(self.identifier, self.key, "completed")
 
     def cancel_tree(self) -> None:
         """Cancel the top-level process: flag it, then ``on_cancelled`` for started parts."""
@@ -207,6 +234,8 @@ class StepCall(NodeHooks):
     description: str
     all_kwargs: dict[str, Any]
     declared: bool = False
+    key: str = ""
+    """The step's record key: its path in the process tree (never its build order)."""
     _around: Any = attrs.field(default=None, init=False, repr=False)
     _attempts: dict[int, threading.Event] = attrs.field(factory=dict, init=False, repr=False)
 
@@ -246,9 +275,9 @@ class StepCall(NodeHooks):
             if entry is not None and (ttl is None or time.time() - entry["at"] <= ttl):
                 return self._reuse(node, entry["result"])
         recorded = self.run.recorded(store)
-        if node.taskname not in recorded:
+        if self.key not in recorded:
             return False
-        return self._reuse(node, recorded[node.taskname])
+        return self._reuse(node, recorded[self.key])
 
     def _reuse(self, node: Node, result: Any) -> bool:
         self.run.results[node.taskname] = result
@@ -267,7 +296,7 @@ class StepCall(NodeHooks):
                     f"step '{node.taskname}': its result cannot be cached: {e}") from e
         if not self.declared:
             assert self.run.identifier is not None
-            store.record(self.run.identifier, node.taskname, result)
+            store.record(self.run.identifier, self.key, result)
 
     def failed(self, node: Node, error: BaseException) -> None:
         self.run.definition.on_failed(self.run.identifier, node.taskname, error)

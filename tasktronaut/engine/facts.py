@@ -406,6 +406,7 @@ def save(store: Any, record: RunRecord) -> None:
     in-memory store keeps it for as long as the store lives.
     """
     assert record.identifier is not None
+    store = getattr(store, "store", store)  # a run's use of a store: the store itself
     keep = getattr(store, "keep_run", None)
     if keep is not None:
         keep(record.identifier, record.to_data())

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tasktronaut import _gc
-from tasktronaut.engine import records
+from tasktronaut.engine import readiness, records
 from tasktronaut.engine.dispatch import Dispatcher, stop_now
 from tasktronaut.engine.events import Bus
 from tasktronaut.engine.observers import DefinitionHooks, Listener
@@ -50,7 +50,8 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
         listener: Callable[[Node], Any] | None = None, state: Any = None,
         grace: float = 10.0, observers: Sequence[Any] = (),
         resources: dict[str, int] | None = None, async_limit: int = 100,
-        loop: Any = None) -> Node:
+        loop: Any = None, restart: bool = False, force: Any = (),
+        force_downstream: Any = ()) -> Node:
     """Run the graph below ``root`` and return the root that was run.
 
     ``state`` (a path, or a store from :mod:`tasktronaut.state`) records each completed
@@ -59,16 +60,20 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
     (see :mod:`tasktronaut.engine.events`). ``resources`` limits how much of each named
     resource the attempts in flight may hold (``{"db": 2}``); ``async_limit`` how many async
     actions run at once, on ``loop`` if given (``arun``) or on a loop thread of the run's own.
+    ``restart=True`` forgets what the store recorded for the identifiers of this run and
+    starts over. ``force`` names nodes to treat as not ready for this run;
+    ``force_downstream`` also everything requiring them.
     """
     settings = RunSettings(
         threads=threads, processes=processes, executor=executor, dry_run=dry_run,
         fail_fast=fail_fast, listener=listener, state=state, grace=grace,
         observers=tuple(observers), resources=dict(resources or {}), async_limit=async_limit,
-        loop=loop)
+        loop=loop, restart=restart, force=force, force_downstream=force_downstream)
     if root.status is not _NEW:
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
         root = root._rebuild()
+    root, forced = readiness.prepare(root, settings)  # force, freshness: engine/readiness.py
     owner = root._session
     if owner is None:
         owner = root._session = Owner()
@@ -77,9 +82,12 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
     if log is not None:
         owner.log = RunLog(log)
     owner.dry_run = dry_run
-    order = owner.order if owner.root is root and owner.order is not None else walk(root)
+    if forced is not None:
+        order = forced
+    else:
+        order = owner.order if owner.root is root and owner.order is not None else walk(root)
     owner.order = None
-    with records.opened(state) as store:
+    with records.opened(state, restart, dry_run) as store:
         _Run(root, order, owner, settings, store).execute()
     return root
 
@@ -96,6 +104,8 @@ class _Run:
         self.acted = False  # whether an action has completed in this run
         if store is not None:
             records.restore(order, store, self.log)
+        else:
+            records.warn_uncached(order, self.log)
         self.schedule = Schedule(order)
         self.reporter = Reporter(self.log) if Reporter.wanted(self.log) else None
         self.bus = Bus(_observers(self.reporter, self.schedule, settings, self.log), self.log)
@@ -117,7 +127,8 @@ class _Run:
         with _current(self), _gc.frozen():
             if bus.run_started:
                 bus.emit(bus.run_started, self.root, self.order)
-            if self.root.status is not _ALREADY:
+            forcing = self.settings.force or self.settings.force_downstream
+            if self.root.status is not _ALREADY or forcing:
                 try:
                     with signals(self.stop, self._interrupted):
                         self._drive()

@@ -14,6 +14,29 @@ from tasktronaut.model.options import check_resources
 from tasktronaut.model.protocols import is_executor
 
 
+def names(value: Any, setting: str) -> tuple[str, ...]:
+    """A ``force``/``force_downstream`` setting as a tuple of task names."""
+    if isinstance(value, str):
+        value = (value,)
+    try:
+        found = tuple(value)
+    except TypeError:
+        found = (value,)
+    for name in found:
+        if not isinstance(name, str):
+            raise ArgumentError(f"{setting} must be task names, got {value!r}",
+                                name=setting, value=value)
+    return found
+
+
+def _force_names(value: Any) -> tuple[str, ...]:
+    return names(value, "force")
+
+
+def _downstream_names(value: Any) -> tuple[str, ...]:
+    return names(value, "force_downstream")
+
+
 @attrs.frozen
 class RunSettings:
     """How to run a graph; validated before anything runs."""
@@ -30,6 +53,10 @@ class RunSettings:
     resources: dict[str, int] = attrs.field(factory=dict)
     async_limit: int = 100
     loop: Any = None
+    restart: bool = False
+    force: tuple[str, ...] = attrs.field(default=(), converter=_force_names)
+    force_downstream: tuple[str, ...] = attrs.field(default=(),
+                                                    converter=_downstream_names)
 
     def __attrs_post_init__(self) -> None:
         check_resources(self.resources, "resources", minimum=0)
@@ -51,6 +78,9 @@ class RunSettings:
         if type(self.grace) not in (int, float) or self.grace < 0:
             raise ArgumentError(f"grace must be a number of seconds >= 0, got {self.grace!r}",
                                 name="grace", value=self.grace)
+        if not isinstance(self.restart, bool):
+            raise ArgumentError(f"restart must be True or False, got {self.restart!r}",
+                                name="restart", value=self.restart)
         if self.listener is not None and not callable(self.listener):
             raise ArgumentError(f"listener must be a function, got {self.listener!r}",
                                 name="listener", value=self.listener)

@@ -17,6 +17,7 @@ from typing import Any, Union
 
 from tasktronaut.errors import CancelProcessError, CycleError, ProtocolError, TasktronautError
 from tasktronaut.model.assets import Asset, AssetT, flatten_assets, observe
+from tasktronaut.model.freshness import expand_ready, stale
 from tasktronaut.model.options import DEFAULT_OPTIONS, TaskOptions
 from tasktronaut.model.protocols import NodeHooks
 
@@ -399,7 +400,10 @@ def _children(node: Node) -> tuple[Node, ...]:
                     ready = node._ready = node._observe()
             else:
                 ready = node._ready = node._observe()
-        if ready:
+        if ready and node.options.stale_if is not None and stale(node):
+            node._ready = False  # a freshness trigger (model/freshness.py) says so
+            return node._expanded_deps()
+        if ready and not expand_ready.get():
             node.status = NodeStatus.ALREADY_READY
             node._expander = None
             node._release()

@@ -160,6 +160,9 @@ class TaskOptions:
     cache_ttl: float | None = None
     priority: int = 0
     resources: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=_to_resources)
+    stale_if: str | None = None
+    """A freshness trigger (see ``tasktronaut.model.freshness``): ``"newer"`` or
+    ``"changed"``; ``None`` keeps iotaa's rule (ready when the assets are)."""
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or (
@@ -191,6 +194,11 @@ class TaskOptions:
             raise ArgumentError(
                 f"cache_ttl must be > 0 seconds, got {self.cache_ttl!r}",
                 name="cache_ttl", value=self.cache_ttl,
+            )
+        if self.stale_if not in (None, "newer", "changed"):
+            raise ArgumentError(
+                f"stale_if must be 'newer' or 'changed', got {self.stale_if!r}",
+                name="stale_if", value=self.stale_if,
             )
         if not 0 <= self.jitter <= 1:
             raise ArgumentError(

@@ -15,6 +15,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 import traceback
 from multiprocessing.connection import Connection, wait
 from queue import Empty
@@ -46,13 +47,51 @@ def _portable_failure(error: BaseException) -> tuple[BaseException, str]:
     return error, text
 
 
-def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection) -> None:
+def _die_with(parent: int) -> None:
+    """End this worker as soon as the driver process ``parent`` is gone, even mid-job.
+
+    A worker must never finish a step after its driver died: a resumed run would be doing
+    the same step at the same time. On Linux the kernel kills the worker the moment the
+    driver dies (``PR_SET_PDEATHSIG``); elsewhere a watchdog thread notices within 0.2 s.
+    Neither costs a job anything.
+    """
+    if os.getppid() != parent:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:  # the driver died before this worker got going
+            os._exit(1)
+        except PermissionError:
+            pass
+        return  # started by a fork server, not by the driver: the pipe tells instead
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent:  # the driver died before the signal was armed
+        os._exit(1)
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.2)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True, name="tasktronaut-watchdog").start()
+
+
+def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection,
+                 parent: int | None = None) -> None:
     """A worker process: run jobs from the pipe, send back (ok, value) or (error, text).
 
     Ctrl-C is for the driver (it reaches the whole process group): workers ignore it and are
     stopped by the driver. Closing the driver's end of the pipe here means a worker whose
-    driver dies sees the pipe close and exits.
+    driver dies sees the pipe close and exits; a worker busy with a job when its driver dies
+    is killed with it (see :func:`_die_with`).
     """
+    if parent is not None:
+        _die_with(parent)
     parent_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -90,7 +129,7 @@ class _Worker:
     def __init__(self, context: Any, log_queue: Any) -> None:
         self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=_worker_main, args=(child, log_queue, self.conn), daemon=True,
+            target=_worker_main, args=(child, log_queue, self.conn, os.getpid()), daemon=True,
             name="tasktronaut-worker",
         )
         self.process.start()

@@ -1,10 +1,6 @@
-"""Completion records: which steps of which process finished, and with what result.
+"""The SQLite store: completion records in a file that survives crashes and is shared.
 
-A state store maps a process identifier to the steps recorded as completed, each with its
-result. :class:`MemoryStore` (the default) lives as long as the object; :class:`SQLiteStore`
-keeps the records in a SQLite file, so a later run with the same identifier can resume.
-
-Design choices of the SQLite store:
+Design choices:
 
 - **One transaction per completion.** :meth:`SQLiteStore.record` returns only after its single
   ``INSERT`` has committed, so a completion that was reported is on disk.
@@ -24,13 +20,15 @@ Design choices of the SQLite store:
   inherited ones.
 - **Results are stored with their encoding** (``json`` or ``pickle``) on every row, so a file
   written with one serializer is still readable with the other.
-- **Versioned schema** in a ``meta`` table; a file from a newer schema is refused rather than
-  misread.
+- **Careful opening** (see :mod:`tasktronaut.state.schema`): a file that is not ours is
+  refused before anything is written to it; an older schema is migrated, a newer one refused.
+- **Leases and arguments** live in tables of their own; recording a completion stays one
+  ``INSERT``.
 """
+
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 import pickle
@@ -39,188 +37,25 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
-import attrs
-
-from tasktronaut.errors import ArgumentError, TasktronautError
-
-DEFAULT_STATE_PATH = Path(".tasktronaut/state.db")
-"""The conventional location of a state file, relative to the working directory."""
-
-SCHEMA_VERSION = 1
-"""The version of the SQLite schema this module reads and writes."""
+from tasktronaut.errors import ArgumentError
+from tasktronaut.state import schema
+from tasktronaut.state.base import (
+    ProcessSummary,
+    Serializer,
+    StateError,
+    Synchronous,
+    check_name,
+    timestamp,
+    to_enum,
+    type_name,
+)
+from tasktronaut.state.runs import RunTables, transaction
 
 _T = TypeVar("_T")
-
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS completions ("
-    " process_id TEXT NOT NULL,"
-    " step TEXT NOT NULL,"
-    " result BLOB,"
-    " encoding TEXT NOT NULL,"
-    " recorded_at REAL NOT NULL,"
-    " PRIMARY KEY (process_id, step))",
-)
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
-
-
-class StateError(TasktronautError):
-    """A state store could not record or read completions.
-
-    ``process_id``, ``step`` and ``value_type`` are set when the error concerns one record
-    (for instance a result that cannot be serialised).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        process_id: str | None = None,
-        step: str | None = None,
-        value_type: type | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.process_id = process_id
-        self.step = step
-        self.value_type = value_type
-
-
-@attrs.frozen
-class ProcessSummary:
-    """What a store holds about one process identifier."""
-
-    process_id: str
-    steps: int
-    """How many steps are recorded as completed."""
-    last_update: datetime
-    """When the most recent completion was recorded (timezone-aware, UTC)."""
-
-
-@runtime_checkable
-class StateStore(Protocol):
-    """Completion records per process identifier, with results."""
-
-    def completed(self, process_id: str) -> dict[str, Any]:
-        """Step name -> result, for the steps of ``process_id`` recorded as completed."""
-        ...
-
-    def record(self, process_id: str, step: str, result: Any) -> None:
-        """Record ``step`` of ``process_id`` as completed with ``result`` (replacing any)."""
-        ...
-
-    def forget(self, process_id: str, step: str | None = None) -> int:
-        """Remove one step's record, or all of the process's; return how many were removed."""
-        ...
-
-    def processes(self) -> list[ProcessSummary]:
-        """A summary per process identifier that has records, ordered by identifier."""
-        ...
-
-    def close(self) -> None:
-        """Release the store's resources."""
-        ...
-
-
-class Serializer(enum.Enum):
-    """How :class:`SQLiteStore` turns results into bytes."""
-
-    JSON = "json"
-    """JSON data only; tuples come back as lists and dict keys as strings."""
-    PICKLE = "pickle"
-    """Any picklable object. Only load state files you trust: unpickling runs code."""
-
-
-class Synchronous(enum.Enum):
-    """SQLite's ``synchronous`` setting: what a commit waits for (see the module docstring)."""
-
-    NORMAL = "NORMAL"
-    """Survives a killed process; a power loss may undo the last commits."""
-    FULL = "FULL"
-    """Survives a killed process and a power loss."""
-
-
-def _to_enum(kind: type[enum.Enum], name: str, value: Any) -> Any:
-    if isinstance(value, kind):
-        return value
-    for member in kind:
-        if isinstance(value, str) and value.lower() == member.value.lower():
-            return member
-    choices = ", ".join(repr(m.value) for m in kind)
-    raise ArgumentError(f"{name} must be one of {choices}, got {value!r}", name=name, value=value)
-
-
-def _check_name(kind: str, value: Any) -> None:
-    if not isinstance(value, str):
-        raise ArgumentError(f"{kind} must be a string, got {value!r}", name=kind, value=value)
-
-
-def _timestamp(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc)
-
-
-def _type_name(value: Any) -> str:
-    kind = type(value)
-    if kind.__module__ == "builtins":
-        return kind.__qualname__
-    return f"{kind.__module__}.{kind.__qualname__}"
-
-
-class MemoryStore:
-    """Records in a dict, for one run. Thread-safe; results are kept as they are (no copy)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._records: dict[str, dict[str, tuple[Any, float]]] = {}
-
-    def __repr__(self) -> str:
-        return "MemoryStore()"
-
-    def __enter__(self) -> MemoryStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def completed(self, process_id: str) -> dict[str, Any]:
-        _check_name("process_id", process_id)
-        with self._lock:
-            steps = self._records.get(process_id, {})
-            return {step: result for step, (result, _) in steps.items()}
-
-    def record(self, process_id: str, step: str, result: Any) -> None:
-        _check_name("process_id", process_id)
-        _check_name("step", step)
-        with self._lock:
-            steps = self._records.setdefault(process_id, {})
-            steps.pop(step, None)  # a re-recorded step moves to the end, as in SQLiteStore
-            steps[step] = (result, time.time())
-
-    def forget(self, process_id: str, step: str | None = None) -> int:
-        _check_name("process_id", process_id)
-        with self._lock:
-            steps = self._records.get(process_id, {})
-            if step is None:
-                self._records.pop(process_id, None)
-                return len(steps)
-            removed = int(steps.pop(step, None) is not None)
-            if not steps:
-                self._records.pop(process_id, None)
-            return removed
-
-    def processes(self) -> list[ProcessSummary]:
-        with self._lock:
-            return [
-                ProcessSummary(pid, len(steps), _timestamp(max(t for _, t in steps.values())))
-                for pid, steps in sorted(self._records.items())
-                if steps
-            ]
-
-    def close(self) -> None:
-        """Nothing to release: the records stay readable as long as the object lives."""
 
 
 class _Holder:
@@ -245,7 +80,7 @@ def _pause(attempt: int) -> None:
     time.sleep(min(0.05 * 2 ** (attempt - 1), 2.0))
 
 
-class SQLiteStore:
+class SQLiteStore(RunTables):
     """Records in a SQLite file that survives crashes and can be shared by processes.
 
     Args:
@@ -278,8 +113,8 @@ class SQLiteStore:
                 value=path,
             )
         self.path = Path(path)
-        self.serializer: Serializer = _to_enum(Serializer, "serializer", serializer)
-        self.synchronous: Synchronous = _to_enum(Synchronous, "synchronous", synchronous)
+        self.serializer: Serializer = to_enum(Serializer, "serializer", serializer)
+        self.synchronous: Synchronous = to_enum(Synchronous, "synchronous", synchronous)
         if timeout < 0 or not isinstance(retries, int) or retries < 0:
             raise ArgumentError(
                 f"timeout and retries must be >= 0, got {timeout!r} and {retries!r}",
@@ -292,14 +127,23 @@ class SQLiteStore:
         self._inherited: list[object] = []
         self._reset_connections()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StateError(f"Cannot create the folder of state file {self.path}: {exc}") from exc
-        try:
-            self._run(self._initialise)
+            self._open_file()
+            self._run(lambda conn: schema.upgrade(conn, self.path))
         except BaseException:
             self.close()
             raise
+
+    def _open_file(self) -> None:
+        """Create the file if there is none; refuse one that is not ours (writing nothing)."""
+        if not self.path.exists():
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StateError(
+                    f"Cannot create the folder of state file {self.path}: {exc}") from exc
+            if schema.create(self.path):
+                return
+        schema.inspect(self.path)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r}, serializer={self.serializer.value!r})"
@@ -316,14 +160,14 @@ class SQLiteStore:
         self.close()
 
     def completed(self, process_id: str) -> dict[str, Any]:
-        _check_name("process_id", process_id)
+        check_name("process_id", process_id)
         query = "SELECT step, result, encoding FROM completions WHERE process_id = ? ORDER BY rowid"
         rows = self._run(lambda conn: conn.execute(query, (process_id,)).fetchall())
         return {step: self._decode(process_id, step, data, enc) for step, data, enc in rows}
 
     def record(self, process_id: str, step: str, result: Any) -> None:
-        _check_name("process_id", process_id)
-        _check_name("step", step)
+        check_name("process_id", process_id)
+        check_name("step", step)
         data = self._encode(process_id, step, result)
         # One statement in autocommit mode: one transaction, committed before we return.
         # INSERT OR REPLACE gives a re-recorded step a new rowid, so it sorts last.
@@ -337,14 +181,19 @@ class SQLiteStore:
         )
 
     def forget(self, process_id: str, step: str | None = None) -> int:
-        _check_name("process_id", process_id)
-        sql = "DELETE FROM completions WHERE process_id = ?"
-        args: tuple[str, ...] = (process_id,)
+        check_name("process_id", process_id)
         if step is not None:
-            _check_name("step", step)
-            sql += " AND step = ?"
-            args += (step,)
-        return self._run(lambda conn: conn.execute(sql, args).rowcount)
+            check_name("step", step)
+            sql, args = "DELETE FROM completions WHERE process_id = ? AND step = ?", (
+                process_id, step)
+            return self._run(lambda conn: conn.execute(sql, args).rowcount)
+
+        def forget_all(conn: sqlite3.Connection) -> int:
+            conn.execute("DELETE FROM runs WHERE process_id = ?", (process_id,))
+            return int(conn.execute("DELETE FROM completions WHERE process_id = ?",
+                                    (process_id,)).rowcount)
+
+        return self._run(lambda conn: transaction(conn, forget_all))
 
     def processes(self) -> list[ProcessSummary]:
         query = (
@@ -352,7 +201,7 @@ class SQLiteStore:
             " GROUP BY process_id ORDER BY process_id"
         )
         rows = self._run(lambda conn: conn.execute(query).fetchall())
-        return [ProcessSummary(pid, count, _timestamp(last)) for pid, count, last in rows]
+        return [ProcessSummary(pid, count, timestamp(last)) for pid, count, last in rows]
 
     def close(self) -> None:
         """Close the connections of all threads. Call it once no thread uses the store."""
@@ -380,7 +229,7 @@ class SQLiteStore:
             )
             raise StateError(
                 f"Cannot record the result of step '{step}' of process '{process_id}': "
-                f"a {_type_name(result)} cannot be serialised as {self.serializer.value} "
+                f"a {type_name(result)} cannot be serialised as {self.serializer.value} "
                 f"({exc}); {hint}",
                 process_id=process_id,
                 step=step,
@@ -452,7 +301,11 @@ class SQLiteStore:
                 if conn is not None and conn.in_transaction:
                     conn.rollback()
                 if not _is_busy(exc):
-                    raise StateError(f"State file {self.path}: {exc}") from exc
+                    text = str(exc).lower()
+                    unwritable = "readonly" in text or "full" in text
+                    raise StateError(f"State file {self.path}"
+                                     f"{' cannot be written' if unwritable else ''}: {exc}"
+                                     ) from exc
                 if attempt == self.retries:
                     raise StateError(
                         f"State file {self.path} is locked by another writer "
@@ -463,67 +316,8 @@ class SQLiteStore:
             _pause(attempt + 1)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _initialise(self, conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA journal_mode=WAL")  # persistent: recorded in the file itself
-        version = self._schema_version(conn)
-        if version is None:
-            conn.execute("BEGIN IMMEDIATE")  # two processes may create the file at once
-            try:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-                version = self._schema_version(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.rollback()
-                raise
-        if version != SCHEMA_VERSION:
-            raise StateError(
-                f"State file {self.path} has schema version {version}; this version of "
-                f"tasktronaut reads version {SCHEMA_VERSION}"
-            )
-
-    @staticmethod
-    def _schema_version(conn: sqlite3.Connection) -> int | None:
-        try:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return None
-            raise
-        return None if row is None else int(row[0])
-
 
 def _reopen(path: str, serializer: str, timeout: float, retries: int, sync: str) -> SQLiteStore:
     return SQLiteStore(path, serializer, timeout=timeout, retries=retries, synchronous=sync)
 
 
-StateSpec: TypeAlias = "StateStore | str | os.PathLike[str] | None"
-"""What ``open_store`` accepts: ``None``, a path, or a store object."""
-
-
-def open_store(spec: StateSpec = None) -> StateStore:
-    """The store ``spec`` stands for.
-
-    ``None`` gives a new :class:`MemoryStore`, a path (``str`` or ``os.PathLike``) a
-    :class:`SQLiteStore` on that file with default settings, and a store object itself.
-
-    Raises:
-        ArgumentError: ``spec`` is none of these.
-        StateError: The file cannot be opened as a state file.
-    """
-    if spec is None:
-        return MemoryStore()
-    if isinstance(spec, (str, os.PathLike)):
-        return SQLiteStore(spec)
-    if isinstance(spec, StateStore):
-        return spec
-    raise ArgumentError(
-        f"state must be None, a file path or a state store, got {spec!r}",
-        name="state",
-        value=spec,
-    )
