@@ -38,10 +38,12 @@ from tasktronaut.define.signature import (
     type_name,
     user_code,
 )
+from tasktronaut.define.stepping import resolve_inputs, step_options
 from tasktronaut.define.steps import (
     ExecutionMode,
     ProcessRun,
     StepCall,
+    arun_step,
     complete_process,
     function_key,
     run_step,
@@ -51,7 +53,7 @@ from tasktronaut.errors import ArgumentError, MissingArgumentError
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.freshness import expand_ready, stale
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
-from tasktronaut.model.options import DEFAULT_OPTIONS
+from tasktronaut.model.options import DEFAULT_OPTIONS, ExecutorKind
 from tasktronaut.state.fingerprint import arguments_of, canonical, item_key
 
 if TYPE_CHECKING:
@@ -223,8 +225,15 @@ class Builder:
             if hint is not None:
                 check_argument(process, name, kwargs[name], hint)
 
-    def task(self, func: Any, description: str | None = None, **options: Any) -> Node:
-        """Add a step calling ``func`` (a method or any callable), or an asset-task node."""
+    def task(self, func: Any, description: str | None = None, *,
+             inputs: dict[str, Any] | None = None, **options: Any) -> Node:
+        """Add a step calling ``func`` (a method or any callable), or an asset-task node.
+
+        ``inputs={"rows": self.load}`` passes an earlier step's result as the argument
+        ``rows`` (the source may be a step's method, its name, or its node).
+        ``always=True`` makes a cleanup step: it runs once the steps before it are over,
+        whatever their outcome, and what follows still needs them to have succeeded.
+        """
         block = self._block
         if isinstance(func, Node):
             before = block.requires()
@@ -241,17 +250,16 @@ class Builder:
         if not callable(func):
             raise ArgumentError(f"builder.task needs a callable or a node, got {func!r}",
                                 name="func", value=func)
-        node = self._step(func, description, options)
+        cleanup_of = block.requires() if options.get("always") else ()
+        node = self._step(func, description, options, inputs or {})
         before, block.pending_exit = block.pending_exit, ()
-        block.add((*before, node))
+        block.add((*cleanup_of, *before, node))  # after a cleanup: what it followed too
         return node
 
     def _step(self, func: Callable[..., Any], description: str | None,
-              options: dict[str, Any]) -> Node:
+              options: dict[str, Any], inputs: dict[str, Any]) -> Node:
         compiler, scope, run = self._compiler, self._scope, self._compiler.run
-        opts = options_of(func) or DEFAULT_OPTIONS
-        if options:
-            opts = opts.merged(**options)
+        opts = step_options(func, options_of(func) or DEFAULT_OPTIONS, options)
         explicit = description or opts.description
         label = callable_name(func, run.definition)
         name = compiler.unique(_step_name(description, opts.description, label, scope))
@@ -260,17 +268,22 @@ class Builder:
         kwargs = dict(scope.kwargs) if accepts_all else {
             k: v for k, v in scope.kwargs.items() if k in names
         }
+        sources = resolve_inputs(compiler.session.registry, run, scope, name, inputs,
+                                 accepts_all, names)
         if required:
-            check_required(required, name, kwargs, scope.kwargs)
+            check_required(required, name, {**kwargs, **sources}, scope.kwargs)
         desc = explicit or scope.description or label.rpartition(".")[2]
-        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key)
+        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key,
+                        inputs={p: n.taskname for p, n in sources.items()})
         run.keys.append(key)
         before = self._block.requires()
+        before += tuple(n for n in sources.values() if n not in before)
         declared = None
         if opts.asset is not None:
             declared = check_assets(call_with(opts.asset, scope.kwargs), name)
             call.declared = True
-        node = Node(name, NodeKind.STEP, declared, opts, None, before, None, run_step, None,
+        action = arun_step if opts.executor is ExecutorKind.ASYNC else run_step
+        node = Node(name, NodeKind.STEP, declared, opts, None, before, None, action, None,
                     call, call)
         if declared is not None and node.ready and not expand_ready.get() and not (
                 opts.stale_if is not None and stale(node)):

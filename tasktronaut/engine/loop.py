@@ -150,6 +150,8 @@ class _Run:
                 if node is not None:
                     start(node)
                     continue
+            elif schedule.cleanups and self._drain_for_cleanups():
+                continue
             if dispatch.in_flight:
                 self._collect()
             elif dispatch.parked and stop.reason is None:
@@ -159,6 +161,20 @@ class _Run:
                 _sleep_until_due(schedule, stop)
             else:
                 return
+
+    def _drain_for_cleanups(self) -> bool:
+        """After a stop, nothing new starts but cleanup steps: what would have started is
+        skipped (so that the cleanups after it can come), and a cleanup starts. True if a
+        node was taken off the queue."""
+        node = self.schedule.pop()
+        if node is None:
+            return False
+        if node.options.always:
+            self.start(node)
+        else:
+            skipped(node)
+            self.release(node)
+        return True
 
     def start(self, node: Node) -> None:
         """Visit a node whose requirements were all visited; run or submit its action."""

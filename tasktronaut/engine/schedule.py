@@ -29,7 +29,8 @@ _ALREADY = NodeStatus.ALREADY_READY
 class Schedule:
     """Pending counts, dependents, the ready queue and delayed retries of one run."""
 
-    __slots__ = ("_heap", "_rank", "_seq", "hooked", "queue", "remaining", "timed", "waiting")
+    __slots__ = ("_heap", "_rank", "_seq", "cleanups", "hooked", "queue", "remaining", "timed",
+                 "waiting")
 
     def __init__(self, order: Sequence[Node]) -> None:
         self.queue: deque[Node] = deque()
@@ -39,7 +40,7 @@ class Schedule:
         """Retries waiting for their time: a heap of ``(due, sequence, node)``."""
         self._seq = 0
         self.remaining = 0
-        self.hooked = self.timed = False
+        self.hooked = self.timed = self.cleanups = False
         self._prepare(order)
 
     def _prepare(self, order: Sequence[Node]) -> None:
@@ -71,6 +72,7 @@ class Schedule:
             if not pending:
                 ready.append(node)
         self.timed = any(n.options.timeout is not None for n in tuned)
+        self.cleanups = any(n.options.always for n in tuned)
         if any(n.options.priority for n in tuned):
             self._heap = []
             self._rank = {id(n): i for i, n in enumerate(order)}
