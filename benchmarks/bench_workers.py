@@ -278,8 +278,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="run one workload (repeatable)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats per row (best is kept)")
     parser.add_argument("--no-dask", action="store_true", help="leave out the Dask row")
+    parser.add_argument("--quick", action="store_true", help="one repeat per row")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats = 1
     quiet_logging()
     env = environment()
     results: list[dict[str, Any]] = []

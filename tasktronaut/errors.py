@@ -59,3 +59,17 @@ class TaskTimeoutError(TasktronautError):
 
 class WorkerError(TasktronautError):
     """A worker process died (or could not be reached) while running a task."""
+
+
+class MissingArgumentError(ArgumentError, TypeError):
+    """A declared argument was not given.
+
+    Also a :class:`TypeError`, as tasktronaut 0.3 raised, so ``except TypeError`` keeps working.
+    """
+
+
+class ArgumentTypeError(ArgumentError, ValueError):
+    """An argument has the wrong type or breaks a declared constraint.
+
+    Also a :class:`ValueError`, as tasktronaut 0.3 raised, so ``except ValueError`` keeps working.
+    """

@@ -1,8 +1,11 @@
 """Logging: the per-run logger, the ``log`` proxy, and the default iotaa-style sink.
 
-tasktronaut logs through loguru and, as loguru recommends for libraries, is disabled until the
-application opts in: :func:`logcfg` (which the command line calls) enables it and installs a
-stderr sink with iotaa's line format, ``[2025-11-17T01:28:40] INFO    The cup: Executing``.
+tasktronaut logs through loguru once the application opts in: :func:`logcfg` (which the
+command line calls) enables it and installs a stderr sink with iotaa's line format,
+``[2025-11-17T01:28:40] INFO    The cup: Executing``; ``logger.enable("tasktronaut")`` opts in
+with the application's own sinks. Until then records go to the standard library's logger
+``tasktronaut`` (which has a ``NullHandler``, so nothing is printed unless the application
+configures :mod:`logging`), where pytest's ``caplog``, Django or Sentry see them.
 
 A run may also log to a stdlib :class:`logging.Logger` (``log=``). Which levels a run's logger
 accepts is worked out once per run, so a run with no sink pays almost nothing for logging.
@@ -13,17 +16,59 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
-
-from loguru import logger as _loguru
 
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 _LEVEL_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
 FORMAT = "[{time:YYYY-MM-DDTHH:mm:ss}] {level: <7} {message}"
 
-_loguru.disable("tasktronaut")
 _handler_id: int | None = None
+STDLIB_NAME = "tasktronaut"
+stdlib_logger = logging.getLogger(STDLIB_NAME)
+stdlib_logger.addHandler(logging.NullHandler())
+
+
+def loguru() -> Any:
+    """loguru's logger, imported on first use (it costs tens of milliseconds at start-up).
+
+    The first use disables tasktronaut's records in loguru, as importing the library did
+    before, unless the application has already said something about them (an
+    ``enable("tasktronaut")`` of its own stays in force).
+    """
+    global _logger
+    if _logger is None:
+        from loguru import logger
+
+        activation = getattr(getattr(logger, "_core", None), "activation_list", ())
+        if not any(prefix == "tasktronaut." for prefix, _ in activation):
+            logger.disable("tasktronaut")
+        _logger = logger
+    return _logger
+
+
+_logger: Any = None
+
+
+def loguru_enabled() -> bool:
+    """Whether the application opted in to loguru for tasktronaut (``logcfg()`` or
+    ``logger.enable("tasktronaut")``); never, while nothing has imported loguru."""
+    if _logger is None and "loguru" not in sys.modules:
+        return False
+    core = getattr(loguru(), "_core", None)
+    if core is None:
+        return True
+    dotted = __name__ + "."
+    for prefix, status in core.activation_list:
+        if dotted[: len(prefix)] == prefix:
+            return bool(status)
+    return True
+
+
+def default_target() -> Any:
+    """Where records go without ``log=``: loguru once enabled, else the stdlib logger."""
+    return loguru() if loguru_enabled() else stdlib_logger
 
 
 def logcfg(verbose: bool = False) -> None:
@@ -36,9 +81,9 @@ def logcfg(verbose: bool = False) -> None:
     for handler in (0, _handler_id):
         if handler is not None:
             with contextlib.suppress(ValueError):
-                _loguru.remove(handler)
-    _loguru.enable("tasktronaut")
-    _handler_id = _loguru.add(
+                loguru().remove(handler)
+    loguru().enable("tasktronaut")
+    _handler_id = loguru().add(
         _write_stderr,
         level="DEBUG" if verbose else "INFO",
         format=FORMAT,
@@ -72,24 +117,26 @@ class RunLog:
     costs an attribute read.
     """
 
-    __slots__ = ("debug_on", "info_on", "std", "target", "warning_on")
+    __slots__ = ("debug_on", "error_on", "info_on", "std", "target", "warning_on")
 
     def __init__(self, target: Any = None) -> None:
         explicit = target is not None
         if target is None:
-            target = _loguru
+            target = default_target()
         self.target = target
         self.std = isinstance(target, (logging.Logger, logging.LoggerAdapter))
         if self.std:
             self.debug_on = target.isEnabledFor(DEBUG)
             self.info_on = target.isEnabledFor(INFO)
             self.warning_on = target.isEnabledFor(WARNING)
+            self.error_on = target.isEnabledFor(ERROR)
         elif hasattr(target, "opt") and hasattr(target, "log"):
             if explicit:
                 target.enable("tasktronaut")
             self.debug_on = _loguru_accepts(target, DEBUG)
             self.info_on = _loguru_accepts(target, INFO)
             self.warning_on = _loguru_accepts(target, WARNING)
+            self.error_on = _loguru_accepts(target, ERROR)
         else:
             raise TypeError(
                 f"log must be a logging.Logger or a loguru logger, got {type(target).__name__}"
@@ -115,7 +162,8 @@ class RunLog:
             self.emit(WARNING, message)
 
     def error(self, message: str) -> None:
-        self.emit(ERROR, message)
+        if self.error_on:
+            self.emit(ERROR, message)
 
 
 current_log: ContextVar[RunLog | None] = ContextVar("tasktronaut_log", default=None)
@@ -130,13 +178,14 @@ class LogProxy:
 
     def _call(self, level: str, msg: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         run = current_log.get()
-        target = run.target if run is not None else _loguru
+        target = run.target if run is not None else default_target()
         if isinstance(target, (logging.Logger, logging.LoggerAdapter)):
             kwargs.setdefault("stacklevel", 3)
             getattr(target, level)(msg, *args, **kwargs)
             return
         text = str(msg) % args if args else str(msg)
-        opt = target.opt(depth=2, exception=kwargs.get("exc_info") or None)
+        opt = target.opt(depth=2, exception=kwargs.get("exc_info") or None).bind(
+            tasktronaut=True)
         getattr(opt, "error" if level == "exception" else level)(text)
 
     def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
@@ -158,11 +207,77 @@ class LogProxy:
         kwargs.setdefault("exc_info", True)
         self._call("exception", msg, args, kwargs)
 
-    @property
     def logger(self) -> Any:
-        """The underlying logger object of the run in progress."""
+        """The underlying logger object of the run in progress (a method, as in iotaa)."""
         run = current_log.get()
-        return run.target if run is not None else _loguru
+        return run.target if run is not None else default_target()
 
 
 log = LogProxy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Context on records and the command line's sinks (run id, process identifier, task, attempt).
+# Kept apart from the rest of this module: it only adds fields to loguru records.
+
+_log_fields: ContextVar[dict[str, Any] | None] = ContextVar("tasktronaut_log_fields",
+                                                            default=None)
+context_wanted = False
+"""Whether a sink shows the context fields (set by :func:`add_sinks`); until then the engine
+does not spend time setting them."""
+CONTEXT_FIELDS = ("run_id", "identifier", "task", "attempt")
+"""The fields every record carries in ``extra`` once :func:`add_context` patches the logger."""
+
+
+@contextlib.contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Records logged inside carry ``fields`` (over any outer ones) in loguru's ``extra``.
+
+    Worker threads start in a copy of the run's context, so fields set around a run reach
+    them; the task and attempt are set where each attempt runs.
+    """
+    token = _log_fields.set({**(_log_fields.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _log_fields.reset(token)
+
+
+def add_context(record: Any) -> None:
+    """A loguru patcher: put the context fields into the record's ``extra``."""
+    extra = record["extra"]
+    for name in CONTEXT_FIELDS:
+        extra.setdefault(name, None)
+    extra.update(_log_fields.get() or {})
+
+
+TEXT_FORMAT = FORMAT
+
+
+def add_sinks(level: str = "INFO", fmt: str = "text", file: Any = None,
+              stderr: bool = True) -> list[int]:
+    """Install the command line's sinks and return their ids (for ``logger.remove``).
+
+    ``fmt`` is ``text`` (iotaa's line format) or ``json`` (one JSON object a line, loguru's
+    serialisation, the context fields under ``record.extra``); ``file`` adds a sink
+    writing to that path as well. ``stderr=False`` keeps stderr quiet.
+    """
+    global _handler_id, context_wanted
+    for handler in (0, _handler_id):
+        if handler is not None:
+            with contextlib.suppress(ValueError):
+                loguru().remove(handler)
+    _handler_id = None
+    loguru().enable("tasktronaut")
+    loguru().configure(patcher=add_context)
+    context_wanted = True
+    serialize = fmt == "json"
+    shape = "{message}" if serialize else TEXT_FORMAT
+    ids = []
+    if stderr:
+        ids.append(loguru().add(_write_stderr, level=level, format=shape, colorize=False,
+                               serialize=serialize))
+    if file is not None:
+        ids.append(loguru().add(file, level=level, format=shape, colorize=False,
+                               serialize=serialize, encoding="utf-8"))
+    return ids

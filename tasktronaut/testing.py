@@ -9,21 +9,19 @@ Three things a test usually wants of a process definition:
 * a **run with some steps replaced** by mocks, to assert calls and arguments:
   :func:`run_with`.
 
-The pytest plugin (registered through the ``pytest11`` entry point) offers them as the
-``tasktronaut`` fixture.
+These helpers need no pytest. The pytest plugin (:mod:`tasktronaut.pytest_plugin`,
+registered through the ``pytest11`` entry point) offers them as the ``tasktronaut`` fixture.
 """
 
 from __future__ import annotations
 
 import copy
-from collections import deque
 from typing import Any
-
-import pytest
 
 from tasktronaut.define.process import ProcessDefinition
 from tasktronaut.define.steps import ProcessRun, StepCall
-from tasktronaut.model.node import Node, NodeKind, NodeStatus, traverse, walk
+from tasktronaut.engine.schedule import predicted_order
+from tasktronaut.model.node import Node, NodeKind, traverse, walk
 
 _RUNS = (NodeKind.TASK, NodeKind.STEP)
 
@@ -48,34 +46,11 @@ def order(target: type[ProcessDefinition] | Node, identifier: str | None = None,
     """The names of the steps and tasks in the order one thread would run them.
 
     Nothing runs: every action is assumed to succeed. Tasks already ready are left out, as
-    they would not run.
+    they would not run. The order comes from the engine's own schedule (priorities
+    included), so it cannot disagree with a real run on one thread.
     """
     root = target if isinstance(target, Node) else target.build(identifier, options, **kwargs)
-    nodes = walk(root)
-    pending: dict[int, int] = {}
-    dependents: dict[int, list[Node]] = {}
-    queue: deque[Node] = deque()
-    for node in nodes:
-        if node.status is NodeStatus.ALREADY_READY:
-            continue
-        count = 0
-        for dep in node._deps or ():
-            if dep.status is not NodeStatus.ALREADY_READY:
-                count += 1
-                dependents.setdefault(id(dep), []).append(node)
-        pending[id(node)] = count
-        if not count:
-            queue.append(node)
-    names = []
-    while queue:
-        node = queue.popleft()
-        if node.kind in _RUNS:
-            names.append(node.taskname)
-        for dependent in dependents.get(id(node), ()):
-            pending[id(dependent)] -= 1
-            if not pending[id(dependent)]:
-                queue.append(dependent)
-    return names
+    return [n.taskname for n in predicted_order(walk(root)) if n.kind in _RUNS]
 
 
 def steps(root: Node) -> list[Node]:
@@ -122,8 +97,3 @@ class ProcessTester:
     steps = staticmethod(steps)
     run_with = staticmethod(run_with)
 
-
-@pytest.fixture
-def tasktronaut() -> ProcessTester:
-    """Helpers to test process definitions: ``plan``, ``order``, ``run_with``."""
-    return ProcessTester()

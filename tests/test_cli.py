@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tasktronaut import ArgumentError, Asset, Node, collection, task
+from tasktronaut import ArgumentError, Asset, Node, NodeStatus, collection, task
 from tasktronaut.cli import cli
 from tasktronaut.cli.progress import Progress, Summary, elapsed, interactive
+from tasktronaut.model.node import traverse
 
 pytestmark = pytest.mark.usefixtures("loguru_reset")
 
@@ -86,6 +87,8 @@ def both(a: Path, b: Path):
 def broken_build(path: Path):
     yield "broken"
     raise KeyError("configuration")
+    yield None  # never reached: here for the decorator, which counts a task's yields
+    yield None
 
 
 def plain(path):
@@ -273,12 +276,13 @@ def test_no_progress_line_when_stderr_is_not_a_terminal(workflows, tmp_path):
     assert "\x1b[K" not in result.stderr
 
 
-def test_a_terminal_gets_a_live_progress_line(workflows, tmp_path, monkeypatch):
-    monkeypatch.setattr("tasktronaut.cli.commands.interactive", lambda stream: True)
+def test_a_terminal_without_rich_gets_a_live_progress_line(workflows, tmp_path, monkeypatch):
+    monkeypatch.setattr("tasktronaut.cli.observe.interactive", lambda stream: True)
+    monkeypatch.setattr("tasktronaut.cli.observe.rich_available", lambda: False)
     result = invoke("run", f"{workflows}:both", tmp_path / "a", tmp_path / "b")
     assert result.exit_code == 0
-    assert "\r\x1b[KProgress: 0 done, 1 running, 2 pending" in result.stderr
-    assert "\r\x1b[KProgress: 3 done, 0 running, 0 pending" in result.stderr
+    assert "\r\x1b[KProgress: 0/2 done, 0 failed, 1 running" in result.stderr
+    assert "\r\x1b[KProgress: 2/2 done, 0 failed, 0 running" in result.stderr
     # The summary comes after the live line was wiped, each line whole.
     last = result.stderr.split("\x1b[K")[-1]
     assert "Summary: 2 run" in last
@@ -330,14 +334,13 @@ def test_graph_prints_each_format_and_runs_nothing(workflows, tmp_path, fmt, sta
     assert not b.exists()
 
 
-def test_graph_json_lists_nodes_and_edges(workflows, tmp_path):
+def test_graph_json_lists_nodes_and_edges_leaving_out_what_was_ready(workflows, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     b.touch()
     data = json.loads(invoke("graph", f"{workflows}:both", a, b, "-f", "json").stdout)
     ready = {n["name"]: n["ready"] for n in data["nodes"]}
-    assert ready == {"both": False, f"note {a}": False, f"note {b}": True}
-    assert {(e["from"], e["to"]) for e in data["edges"]} == {("both", f"note {a}"),
-                                                            ("both", f"note {b}")}
+    assert ready == {"both": False, f"note {a}": False}  # as iotaa: b was ready when built
+    assert {(e["from"], e["to"]) for e in data["edges"]} == {("both", f"note {a}")}
 
 
 def test_show_lists_tasks_and_processes_with_their_first_doc_line(workflows):
@@ -514,7 +517,8 @@ def test_click_usage_errors_are_one_line_too(workflows):
 def test_an_error_in_the_workflow_code_while_building_exits_1(workflows, tmp_path):
     result = invoke("run", f"{workflows}:broken_build", tmp_path)
     assert result.exit_code == 1
-    assert error_line(result) == "Error: KeyError: 'configuration'"
+    assert error_line(result) == (
+        "Error: in task 'broken', before it yielded its asset(s): KeyError: 'configuration'")
 
 
 # -- progress and summary --------------------------------------------------------------------------
@@ -545,41 +549,53 @@ class _Message(str):
         return message
 
 
-def test_progress_counts_done_running_and_pending(pair):
+def _started(progress, root):
+    nodes = list(traverse(root))
+    progress.run_started(root, nodes)
+    return {n.taskname: n for n in nodes}
+
+
+def test_progress_counts_from_the_runs_events(pair):
     progress = Progress()
-    progress.start(pair)
-    assert progress.line() == "Progress: 0 done, 0 running, 2 pending"
-    progress.clear()
-    progress.observe(_Message("leaf a: Executing"))
-    assert progress.line() == "Progress: 0 done, 1 running, 1 pending"
-    progress.listener(Node("leaf a"))
-    assert progress.line() == "Progress: 1 done, 0 running, 1 pending"
-    progress.listener(Node("top"))
-    assert progress.line() == "Progress: 2 done, 0 running, 0 pending"
+    nodes = _started(progress, pair)
+    # Only tasks and steps count; leaf b was ready already.
+    assert progress.line().startswith("Progress: 0/1 done, 0 failed, 0 running, 0:00 elapsed")
+    progress.node_started(nodes["leaf a"])
+    assert progress.line().startswith("Progress: 0/1 done, 0 failed, 1 running")
+    nodes["leaf a"].status = NodeStatus.FAILED
+    progress.node_finished(nodes["leaf a"])
+    assert progress.line().startswith("Progress: 1/1 done, 1 failed, 0 running")
+    nodes["top"].status = NodeStatus.NOT_READY
+    progress.node_finished(nodes["top"])
+    assert progress.line().startswith("Progress: 1/1 done, 1 failed, 0 running")
 
 
 def test_progress_redraws_one_line_around_log_lines(pair):
     stream = io.StringIO()
     progress = Progress(stream)
-    progress.start(pair)
-    progress.listener(Node("x"))
-    assert stream.getvalue() == "\r\x1b[KProgress: 1 done, 0 running, 1 pending"
+    nodes = _started(progress, pair)
+    progress.node_started(nodes["leaf a"])
+    assert stream.getvalue().startswith("\r\x1b[KProgress: 0/1 done, 0 failed, 1 running")
     progress.clear(_Message("a log line"))
-    assert stream.getvalue().endswith("pending\r\x1b[K")
+    assert stream.getvalue().endswith("\r\x1b[K")
     progress.observe(_Message("a log line"))
-    assert stream.getvalue().endswith("\r\x1b[KProgress: 1 done, 0 running, 1 pending")
+    assert stream.getvalue().endswith("\r\x1b[K\r\x1b[KProgress: 0/1 done, 0 failed, "
+                                      "1 running, 0:00 elapsed")
     progress.close()
-    assert stream.getvalue().endswith("pending\r\x1b[K")
-    progress.listener(Node("y"))
-    assert stream.getvalue().endswith("pending\r\x1b[K")
+    assert stream.getvalue().endswith("\r\x1b[K")
+    nodes["leaf a"].status = NodeStatus.READY
+    progress.node_finished(nodes["leaf a"])
+    assert stream.getvalue().endswith("\r\x1b[K")
 
 
 def test_progress_without_a_stream_writes_nothing(pair):
     progress = Progress(None)
-    progress.start(pair)
+    nodes = _started(progress, pair)
     progress.clear()
+    progress.node_started(nodes["leaf a"])
     progress.observe(_Message("leaf a: Executing"))
-    progress.listener(Node("leaf a"))
+    nodes["leaf a"].status = NodeStatus.READY
+    progress.node_finished(nodes["leaf a"])
     progress.close()
     assert progress.done == 1
 
@@ -683,6 +699,7 @@ def test_a_module_from_the_working_directory(tmp_path):
             """Say hello."""
             yield f"hello {n + 1}"
             yield Asset(n, lambda: True)
+            yield None
     '''))
     result = _run(_program(), "run", "localflows.hello", "41", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

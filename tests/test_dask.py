@@ -122,3 +122,11 @@ def test_an_exception_on_a_dask_worker_comes_back(dask):
     assert "no such thing" in str(failed.error)
     text = "".join(traceback.format_exception(failed.error))
     assert 'raise KeyError("no such thing")' in text
+
+
+def test_a_local_cluster_logs_its_dashboard_link(logs):
+    with DaskExecutor("local", n_workers=1, threads_per_worker=1, processes=False) as executor:
+        root = Squares.build(n=3).run(executor=executor)
+    assert root.ready
+    links = [line for line in logs if "Dask dashboard: http://" in line]
+    assert len(links) == 1

@@ -107,3 +107,19 @@ def test_the_worked_testing_example_passes():
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
     assert "failed" not in result.stdout
+
+
+def test_async_fetch(tmp_path):
+    result = example("async_fetch", str(tmp_path / "pages"))
+    assert result.stdout.startswith("ready in ")
+    assert len(list((tmp_path / "pages").iterdir())) == 100
+    assert float(result.stdout.split()[2].rstrip("s")) < 10  # 100 x 0.1 s waits overlap
+    again = example("async_fetch", str(tmp_path / "pages"))
+    assert "Executing" not in again.stderr
+
+
+def test_resources():
+    result = example("resources")
+    assert result.stdout.strip() == "at most 2 queries at once; ready: True"
+    executing = [line for line in result.stderr.splitlines() if line.endswith(": Executing")]
+    assert executing[0].endswith("report urgent: Executing")

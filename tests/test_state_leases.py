@@ -221,3 +221,14 @@ def test_records_that_change_before_the_lease_is_taken_stop_the_run(tmp_path):
                                          "starting"):
         Pay.build("pay").run(state=Shifting())
     assert PAID == []
+
+
+def test_state_list_shows_the_run_holding_an_identifier(tmp_path):
+    GO.set()
+    state = tmp_path / "s.db"
+    Pay.build("pay").run(state=state)
+    with SQLiteStore(state) as store:
+        store.acquire("pay", Lease.mine())
+        listed = CliRunner().invoke(cli, ["state", "list", "--state", str(state)])
+    assert listed.exit_code == 0
+    assert listed.output.rstrip().endswith(f"running (pid {os.getpid()} on {hostname()})")

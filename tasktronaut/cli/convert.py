@@ -29,19 +29,21 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any, Literal, Union, get_args, get_origin
 
+import attrs
 import cattrs
 
-from tasktronaut.errors import ArgumentError
+from tasktronaut.define.signature import short_repr
+from tasktronaut.errors import ArgumentError, ArgumentTypeError
 
 _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
 
 
-class ConversionError(ArgumentError):
+class ConversionError(ArgumentTypeError):
     """A command-line value that cannot be converted to its argument's declared type."""
 
     def __init__(self, name: str, expected: Any, text: str, detail: str = "") -> None:
-        message = f"argument '{name}' expects {type_name(expected)}, got {text!r}"
+        message = f"argument '{name}' expects {type_name(expected)}, got {short_repr(text)}"
         super().__init__(message + (f" ({detail})" if detail else ""), name=name, value=text)
         self.expected = expected
 
@@ -59,7 +61,8 @@ def split_assignment(text: str, flag: str = "--arg") -> tuple[str, str]:
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not name:
-        raise ArgumentError(f"{flag} expects name=value, got {text!r}", name=None, value=text)
+        raise ArgumentError(f"{flag} expects name=value, got {short_repr(text)}", name=None,
+                            value=text)
     return name, value
 
 
@@ -144,7 +147,7 @@ class Invalid(ValueError):
     """A value a hook cannot convert; ``hint`` says what would do."""
 
     def __init__(self, value: Any, what: str, hint: str = "") -> None:
-        super().__init__(f"{value!r} is not {what}" + (f" ({hint})" if hint else ""))
+        super().__init__(f"{short_repr(value)} is not {what}" + (f" ({hint})" if hint else ""))
         self.hint = hint
 
 
@@ -306,7 +309,10 @@ _MAPPINGS = (dict, abc.Mapping, abc.MutableMapping)
 
 
 def _container_kind(expected: Any) -> type | None:
-    """``list`` or ``dict``: the JSON shape a container type must be given as."""
+    """``list`` or ``dict``: the JSON shape a container type (or an attrs class, a JSON
+    object) must be given as."""
+    if isinstance(expected, type) and attrs.has(expected):
+        return dict
     origin = get_origin(expected) or expected
     if origin in _SEQUENCES:
         return list
@@ -349,7 +355,7 @@ class _ShapeChecks:
 
 def make_converter() -> cattrs.Converter:
     """A cattrs converter with tasktronaut's command-line hooks."""
-    converter = cattrs.Converter(detailed_validation=True)
+    converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
     for cls, hook in ((int, _int), (float, _float), (bool, _bool), (str, _str),
                       (dt.date, _date), (dt.datetime, _datetime), (PurePath, _path),
                       (Path, _path)):

@@ -9,8 +9,31 @@ from collections.abc import Iterator
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from tasktronaut.define.signature import PHASE_ATTR
 from tasktronaut.errors import ArgumentError, TasktronautError
+
+ENV_PREFIX = "TASKTRONAUT_"
+TABLE = "[tool.tasktronaut]"
+PYPROJECT_KEY = "tasktronaut.pyproject"
+"""Where the root context's ``meta`` keeps the path of the ``pyproject.toml`` read."""
+LINE_LIMIT = 400
+"""The longest error line printed; the rest of a longer message is cut."""
+
+
+def source_of(ctx: click.Context | None, param: click.Parameter | None) -> str:
+    """`` (from TASKTRONAUT_X)`` or `` (from [tool.tasktronaut] in PATH)`` when the value of
+    ``param`` did not come from the command line; empty otherwise."""
+    if ctx is None or param is None or param.name is None:
+        return ""
+    source = ctx.get_parameter_source(param.name)
+    if source is ParameterSource.ENVIRONMENT and isinstance(param, click.Option):
+        return f" (from {param.envvar if isinstance(param.envvar, str) else ENV_PREFIX})"
+    if source is ParameterSource.DEFAULT_MAP:
+        path = ctx.find_root().meta.get(PYPROJECT_KEY)
+        return f" (from {TABLE} in {path})"
+    return ""
 
 
 class CliError(click.ClickException):
@@ -53,18 +76,28 @@ def _one_line_usage_errors() -> Iterator[None]:
     except click.UsageError as e:
         where = e.ctx.command_path if e.ctx is not None else "tasktronaut"
         message = e.format_message().strip()
-        if not message.endswith((".", "?", "!")):
+        if isinstance(e, click.BadParameter):
+            message = message.rstrip(".") + source_of(e.ctx, e.param)
+        if not message.endswith((".", "?", "!", ")")):
             message += "."
         raise CliError(f"{message} See '{where} --help'.") from None
 
 
 def describe(error: BaseException) -> str:
-    """One line for an exception: its message, prefixed by its type unless ours."""
+    """One line for an exception: its message, prefixed by its type unless ours, and by
+    where in building the workflow it was raised; cut to :data:`LINE_LIMIT` characters."""
     lines = str(error).strip().splitlines()
     text = lines[0] if lines else ""
     if isinstance(error, TasktronautError) and text:
-        return text
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+        line = text
+    else:
+        line = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    phase = getattr(error, PHASE_ATTR, None)
+    if isinstance(phase, str):
+        line = f"{phase}: {line}"
+    if len(line) > LINE_LIMIT:
+        line = f"{line[:LINE_LIMIT]}… ({len(line) - LINE_LIMIT} more characters)"
+    return line
 
 
 @contextlib.contextmanager

@@ -17,7 +17,13 @@ from typing import Any
 import click
 
 from tasktronaut.cli.errors import CliError
-from tasktronaut.state import DEFAULT_STATE_PATH, NAMESPACES, SQLiteStore, StateError
+from tasktronaut.state import (
+    DEFAULT_STATE_PATH,
+    DEFAULT_TTL,
+    NAMESPACES,
+    SQLiteStore,
+    StateError,
+)
 
 
 def state_path(value: str | None) -> Path | None:
@@ -77,16 +83,21 @@ def state() -> None:
 @state.command("list")
 @_state_path
 def list_(path: str) -> None:
-    """List the process identifiers with their number of completed steps."""
+    """List the process identifiers with their number of completed steps, and the runs
+    working on them now."""
     with _opened(path) as store:
         summaries = [s for s in store.processes() if not s.process_id.startswith(NAMESPACES)]
-    if not summaries:
-        click.echo(f"Nothing recorded in {path}")
-        return
-    width = max(len(s.process_id) for s in summaries)
-    for summary in summaries:
-        stamp = summary.last_update.astimezone().strftime("%Y-%m-%dT%H:%M:%S")
-        click.echo(f"{summary.process_id:<{width}}  {summary.steps:>5} step(s)  {stamp}")
+        if not summaries:
+            click.echo(f"Nothing recorded in {path}")
+            return
+        width = max(len(s.process_id) for s in summaries)
+        for summary in summaries:
+            stamp = summary.last_update.astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+            lease = store.lease(summary.process_id)
+            running = f"  running (pid {lease.pid} on {lease.host})" if (
+                lease is not None and lease.holds(DEFAULT_TTL)) else ""
+            click.echo(f"{summary.process_id:<{width}}  {summary.steps:>5} step(s)  {stamp}"
+                       f"{running}")
 
 
 @state.command()

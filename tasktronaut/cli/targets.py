@@ -3,8 +3,10 @@ command-line values."""
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 import typing
@@ -19,6 +21,8 @@ from tasktronaut.cli.convert import convert_arguments, convert_call, parse_assig
 from tasktronaut.cli.errors import CliError, describe
 from tasktronaut.define.decorators import TaskFunction
 from tasktronaut.define.process import ProcessDefinition
+from tasktronaut.define.reading import ALL_OPTIONS, option_reads, probe_expected_arguments
+from tasktronaut.define.signature import short_repr
 from tasktronaut.errors import ArgumentError
 from tasktronaut.model.node import Node
 
@@ -50,8 +54,10 @@ def load_module(spec: str) -> ModuleType:
 
 def _import_file(spec: str) -> ModuleType:
     path = Path(spec)
-    if not path.is_file():
+    if not path.exists():
         raise CliError(f"no such file: {spec}")
+    if not path.is_file():
+        raise CliError(f"not a Python file: {spec}")
     resolved = path.resolve()
     folder = str(resolved.parent)
     if folder not in sys.path:
@@ -123,20 +129,57 @@ def _kind_of(obj: Any) -> str:
 
 def build(target: Target, args: Sequence[str], arg_items: Sequence[str],
           option_items: Sequence[str], identifier: str | None) -> Node:
-    """Convert the command-line values and build the target's graph; nothing runs."""
+    """Convert the command-line values and build the target's graph; nothing runs.
+
+    A name the target does not take is an error naming the closest one it does: an ``--arg``
+    a process does not declare (when it declares its arguments) or a function does not
+    accept, and an ``--option`` the process never reads.
+    """
     named = parse_assignments(arg_items, "--arg")
     options = {k: parse_value(v) for k, v in parse_assignments(option_items, "--option").items()}
     if target.is_process:
         if args:
             raise ArgumentError(
-                f"a process takes --arg NAME=VALUE, not positional arguments (got {args[0]!r})"
+                f"a process takes --arg NAME=VALUE, not positional arguments "
+                f"(got {short_repr(args[0])})"
             )
-        kwargs = convert_arguments(named, target.obj.expected_types(options))
-        return typing.cast(Node, target.obj.build(identifier, options, **kwargs))
+        types = probe_expected_arguments(target.obj, options)
+        if types:
+            check_names(named, types, "--arg", f"an argument of {target.spec}")
+        kwargs = convert_arguments(named, types)
+        reads: set[str] = set()
+        token = option_reads.set(reads)
+        try:
+            root = typing.cast(Node, target.obj.build(identifier, options, **kwargs))
+        finally:
+            option_reads.reset(token)
+        if ALL_OPTIONS not in reads:
+            check_names(options, reads, "--option", f"an option {target.spec} reads")
+        return root
     if option_items or identifier is not None:
         flag = "--option" if option_items else "--id"
         raise ArgumentError(f"{flag} applies to processes only; {target.spec} is a task")
+    params = inspect.signature(target.obj.func).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        accepted = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL
+                    and p.kind is not inspect.Parameter.POSITIONAL_ONLY]
+        check_names(named, accepted, "--arg", f"a parameter of {target.spec}")
     call_args, call_kwargs = convert_call(target.obj.func, args, named, target.spec)
     return typing.cast(Node, target.obj.build(*call_args, **call_kwargs))
 
 
+def check_names(given: typing.Iterable[str], known: typing.Iterable[str], flag: str,
+                what: str) -> None:
+    """Refuse the first name in ``given`` that is not in ``known``, naming the closest."""
+    known = sorted(known)
+    for name in given:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean '{close[0]}'?"
+        elif known:
+            hint = f"choose from: {', '.join(known)}"
+        else:
+            hint = "it takes none"
+        raise ArgumentError(f"{flag} {short_repr(name)} is not {what}; {hint}", name=name)

@@ -13,44 +13,54 @@ them; they only change the arguments (and the inherited description) their steps
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from tasktronaut.define.decorators import BoundTaskFunction, TaskFunction, options_of
+from tasktronaut.define.reading import ALL_OPTIONS, execution_mode, note_read
 from tasktronaut.define.session import Session, current_session
 from tasktronaut.define.signature import (
     call_with,
     callable_name,
     check_argument,
+    check_hint,
     check_item,
     check_required,
     is_optional,
     is_type,
+    short_repr,
     signature_of,
     type_name,
+    user_code,
 )
+from tasktronaut.define.stepping import resolve_inputs, step_options
 from tasktronaut.define.steps import (
     ExecutionMode,
     ProcessRun,
     StepCall,
+    arun_step,
     complete_process,
     function_key,
     run_step,
 )
-from tasktronaut.errors import ArgumentError
-from tasktronaut.logs import RunLog
+from tasktronaut.define.views import GeneratedId, Options, ProcessNode
+from tasktronaut.errors import ArgumentError, MissingArgumentError
+from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.freshness import expand_ready, stale
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
-from tasktronaut.model.options import DEFAULT_OPTIONS
+from tasktronaut.model.options import DEFAULT_OPTIONS, ExecutorKind
 from tasktronaut.state.fingerprint import arguments_of, canonical, item_key
 
 if TYPE_CHECKING:
     from tasktronaut.define.process import ProcessDefinition
 
 _SEQUENTIAL = ExecutionMode.SEQUENTIAL
+_DONE = object()
 Plan = dict[str, Any]
 
 
@@ -65,6 +75,8 @@ class _Scope:
     _label: str | None = None
     path: tuple[str, ...] = ()
     """Record-key segments of the items in scope: each one's content or its user key."""
+    iteration: tuple[int, ...] = ()
+    """Which ``each``/``transform`` iterations this scope is in (for ``context.result``)."""
 
     @property
     def label(self) -> str:
@@ -121,6 +133,7 @@ class _Compiler:
     def __init__(self, session: Session, run: ProcessRun) -> None:
         self.session = session
         self.run = run
+        self.iterations = 0
 
     def unique(self, base: str) -> str:
         """``base``, or ``base #n`` if a node of that name exists in this run already."""
@@ -165,15 +178,24 @@ class Builder:
         return dict(self._scope.kwargs)
 
     @property
-    def options(self) -> dict[str, Any]:
-        """The options the process was built with."""
-        return dict(self._compiler.run.options)
+    def options(self) -> Options:
+        """The options the process was built with: attributes (``options.notify``, as in
+        tasktronaut 0.3), or read like a dict."""
+        note_read(ALL_OPTIONS)
+        return Options(**self._compiler.run.options)
+
+    @property
+    def description(self) -> str | None:
+        """The description steps added here inherit (from ``each``, ``transform`` or a
+        block), as in tasktronaut 0.3."""
+        return self._scope.description
 
     def option(self, name: str, default: Any = None) -> Any:
         """The value of option ``name``, or ``default`` if it was not given."""
         if not isinstance(name, str):
-            raise ArgumentError(f"option name must be a string, got {name!r}", name="option",
-                                value=name)
+            raise ArgumentError(f"option name must be a string, got {short_repr(name)}",
+                                name="option", value=name)
+        note_read(name)
         return self._compiler.run.options.get(name, default)
 
     def expected_arguments(self, **expected: Any) -> None:
@@ -188,21 +210,30 @@ class Builder:
             if hint is not None and not is_type(hint):
                 raise ArgumentError(
                     f"{process}: expected_arguments({name}=...) needs a type (or None for "
-                    f"any), got {hint!r}", name=name, value=hint,
+                    f"any), got {short_repr(hint)}", name=name, value=hint,
                 )
+            if hint is not None:
+                check_hint(process, name, hint)
             if name not in kwargs:
                 if hint is not None and is_optional(hint):
                     kwargs[name] = None
                     continue
-                raise ArgumentError(
+                raise MissingArgumentError(
                     f"{process}: missing argument '{name}' (expected {type_name(hint)})",
                     name=name,
                 )
             if hint is not None:
                 check_argument(process, name, kwargs[name], hint)
 
-    def task(self, func: Any, description: str | None = None, **options: Any) -> Node:
-        """Add a step calling ``func`` (a method or any callable), or an asset-task node."""
+    def task(self, func: Any, description: str | None = None, *,
+             inputs: dict[str, Any] | None = None, **options: Any) -> Node:
+        """Add a step calling ``func`` (a method or any callable), or an asset-task node.
+
+        ``inputs={"rows": self.load}`` passes an earlier step's result as the argument
+        ``rows`` (the source may be a step's method, its name, or its node).
+        ``always=True`` makes a cleanup step: it runs once the steps before it are over,
+        whatever their outcome, and what follows still needs them to have succeeded.
+        """
         block = self._block
         if isinstance(func, Node):
             before = block.requires()
@@ -219,17 +250,16 @@ class Builder:
         if not callable(func):
             raise ArgumentError(f"builder.task needs a callable or a node, got {func!r}",
                                 name="func", value=func)
-        node = self._step(func, description, options)
+        cleanup_of = block.requires() if options.get("always") else ()
+        node = self._step(func, description, options, inputs or {})
         before, block.pending_exit = block.pending_exit, ()
-        block.add((*before, node))
+        block.add((*cleanup_of, *before, node))  # after a cleanup: what it followed too
         return node
 
     def _step(self, func: Callable[..., Any], description: str | None,
-              options: dict[str, Any]) -> Node:
+              options: dict[str, Any], inputs: dict[str, Any]) -> Node:
         compiler, scope, run = self._compiler, self._scope, self._compiler.run
-        opts = options_of(func) or DEFAULT_OPTIONS
-        if options:
-            opts = opts.merged(**options)
+        opts = step_options(func, options_of(func) or DEFAULT_OPTIONS, options)
         explicit = description or opts.description
         label = callable_name(func, run.definition)
         name = compiler.unique(_step_name(description, opts.description, label, scope))
@@ -238,17 +268,22 @@ class Builder:
         kwargs = dict(scope.kwargs) if accepts_all else {
             k: v for k, v in scope.kwargs.items() if k in names
         }
+        sources = resolve_inputs(compiler.session.registry, run, scope, name, inputs,
+                                 accepts_all, names)
         if required:
-            check_required(required, name, kwargs, scope.kwargs)
+            check_required(required, name, {**kwargs, **sources}, scope.kwargs)
         desc = explicit or scope.description or label.rpartition(".")[2]
-        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key)
+        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key,
+                        inputs={p: n.taskname for p, n in sources.items()})
         run.keys.append(key)
         before = self._block.requires()
+        before += tuple(n for n in sources.values() if n not in before)
         declared = None
         if opts.asset is not None:
             declared = check_assets(call_with(opts.asset, scope.kwargs), name)
             call.declared = True
-        node = Node(name, NodeKind.STEP, declared, opts, None, before, None, run_step, None,
+        action = arun_step if opts.executor is ExecutorKind.ASYNC else run_step
+        node = Node(name, NodeKind.STEP, declared, opts, None, before, None, action, None,
                     call, call)
         if declared is not None and node.ready and not expand_ready.get() and not (
                 opts.stale_if is not None and stale(node)):
@@ -259,6 +294,8 @@ class Builder:
         if opts.stale_if == "changed":
             run.top.watches_changes = True
         run.steps_by_function.setdefault(function_key(func), []).append(name)
+        if scope.iteration:
+            run.scopes[name] = scope.iteration
         self._block.items.append({"step": name, "description": desc, "kwargs": kwargs})
         return node
 
@@ -288,8 +325,9 @@ class Builder:
         ``func`` receives the arguments its signature accepts and returns a dict, or a
         ``(dict, description)`` pair.
         """
-        data, item_description = check_item(call_with(func, self._scope.kwargs, "transform"),
-                                            func, "transform")
+        phase = f"in transform {callable_name(func, self._compiler.run.definition)}"
+        produced = user_code(phase, call_with, func, self._scope.kwargs, "transform")
+        data, item_description = check_item(produced, func, "transform")
         child = self._open(self._block.mode, data, item_description or description,
                            item_key(data))
         try:
@@ -309,16 +347,20 @@ class Builder:
         called with the item's arguments). Reordering, inserting or removing items then
         resumes exactly the items that match.
         """
-        items = call_with(func, self._scope.kwargs, "each")
+        phase = f"in each {callable_name(func, self._compiler.run.definition)}"
+        items = user_code(phase, call_with, func, self._scope.kwargs, "each")
         try:
             iterator = iter(items)
         except TypeError:
             raise ArgumentError(
-                f"each: {callable_name(func, None)} must yield dicts, got {items!r}",
+                f"each: {callable_name(func, None)} must yield dicts, got {short_repr(items)}",
                 name="each", value=items,
             ) from None
         mode = self._block.mode
-        for item in iterator:
+        while True:
+            item = user_code(phase, next, iterator, _DONE)
+            if item is _DONE:
+                return
             data, item_description, segment = _each_item(item, key, func)
             child = self._open(mode, data, item_description or description, segment)
             try:
@@ -333,12 +375,16 @@ class Builder:
         scope = self._scope
         block = _Block(self._compiler, mode, self._block.requires(), [])
         path = scope.path if segment is None else (*scope.path, segment)
+        iteration = scope.iteration
+        if data is not None:  # an each iteration or a transform: steps inside know it
+            self._compiler.iterations += 1
+            iteration = (*iteration, self._compiler.iterations)
         if data:
             child = _Scope({**scope.kwargs, **data}, description or scope.description,
-                           (*scope.items, data), None, path)
+                           (*scope.items, data), None, path, iteration)
         else:
             child = _Scope(scope.kwargs, description or scope.description, scope.items,
-                           scope._label, path)
+                           scope._label, path, iteration)
         builder = Builder(self._compiler, block, child)
         builder._parent = self
         builder._data = data
@@ -416,13 +462,19 @@ def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
 
 
 def build_process(definition: type[ProcessDefinition], identifier: str | None,
-                  options: dict[str, Any] | None, kwargs: dict[str, Any]) -> Node:
-    """Compile ``definition`` into nodes; inside another graph's build, join that graph."""
+                  options: Any, kwargs: dict[str, Any]) -> Node:
+    """Compile ``definition`` into nodes; inside another graph's build, join that graph.
+
+    ``options`` is a dict or (as in tasktronaut 0.3) a ``SimpleNamespace``.
+    """
+    if isinstance(options, SimpleNamespace):
+        options = vars(options)
     if options is not None and not isinstance(options, Mapping):
-        raise ArgumentError(f"options must be a dict of option values, got {options!r}",
-                            name="options", value=options)
+        raise ArgumentError(
+            f"options must be a dict (or SimpleNamespace) of option values, got "
+            f"{short_repr(options)}", name="options", value=options)
     if identifier is not None and not isinstance(identifier, str):
-        raise ArgumentError(f"identifier must be a string, got {identifier!r}",
+        raise ArgumentError(f"identifier must be a string, got {short_repr(identifier)}",
                             name="identifier", value=identifier)
     options = dict(options or {})
     session = current_session.get()
@@ -433,9 +485,10 @@ def build_process(definition: type[ProcessDefinition], identifier: str | None,
             node = session.processes[key] = _compile(
                 definition, identifier, options, kwargs, session)[0]
         return node
-    session = Session(log=RunLog())
+    session = Session(log=current_log.get() or RunLog())  # a nested build logs like its run
     root = session.build(lambda: _compile(definition, identifier, options, kwargs, session)[0])
     root._rebuild = functools.partial(build_process, definition, identifier, options, kwargs)
+    root._session = session
     return root
 
 
@@ -445,56 +498,28 @@ def _compile(definition: type[ProcessDefinition], identifier: str | None,
              description: str | None = None,
              path: tuple[str, ...] = ()) -> tuple[Node, Plan]:
     instance = definition()
-    mode = definition.mode()
+    mode = execution_mode(definition)
     label = description or definition.description or definition.__name__
-    run = ProcessRun(instance, identifier, "", options, parent, path=path,
-                     key=" / ".join(path) if path else label)
+    generated = parent.generated_identifier if parent is not None else identifier is None
+    run = ProcessRun(instance, identifier or GeneratedId(uuid.uuid4().hex), "", options, parent,
+                     path=path, key=" / ".join(path) if path else label)
+    run.generated_identifier = generated
     if parent is None:
         run.arguments = arguments_of(kwargs, options)
-    if identifier and parent is None:
+    if identifier and parent is None:  # only an identifier the user gave names the process
         label = f"{label} [{identifier}]"
     compiler = _Compiler(session, run)
     run.name = name = compiler.unique(label)
     session.registry[name] = None
     items: list[Plan] = []
     block = _Block(compiler, mode, entry, items)
-    instance.define_process(Builder(compiler, block, _Scope(dict(kwargs))))
-    node = Node(name, NodeKind.PROCESS, None, DEFAULT_OPTIONS, None, block.exit(), None,
-                complete_process, None, None, run)
+    user_code(f"in {definition.__qualname__}.define_process", instance.define_process,
+              Builder(compiler, block, _Scope(dict(kwargs))))
+    node = ProcessNode(name, NodeKind.PROCESS, None, DEFAULT_OPTIONS, None, block.exit(), None,
+                       complete_process, None, None, run)
     session.registry[name] = node
     if parent is not None:
         parent.children.append(run)
     plan: Plan = {"process": name, "mode": mode.value, "steps": items}
     run.plan = plan
     return node, plan
-
-
-class _StopProbe(Exception):
-    """Raised to stop ``define_process`` once its expected arguments are known."""
-
-
-class _Probe:
-    """A builder that only records ``expected_arguments``, then stops the definition."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.expected: dict[str, Any] = {}
-        self._options = options
-
-    def expected_arguments(self, **expected: Any) -> None:
-        self.expected.update(expected)
-        raise _StopProbe
-
-    def option(self, name: str, default: Any = None) -> Any:
-        return self._options.get(name, default)
-
-    def __getattr__(self, name: str) -> Any:
-        raise _StopProbe
-
-
-def probe_expected_arguments(definition: type[ProcessDefinition],
-                             options: dict[str, Any] | None) -> dict[str, Any]:
-    """The types ``definition`` declares with ``expected_arguments`` (before any step)."""
-    probe = _Probe(dict(options or {}))
-    with suppress(_StopProbe):
-        definition().define_process(probe)
-    return probe.expected

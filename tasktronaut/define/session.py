@@ -29,6 +29,10 @@ class Session(Owner):
     warned: set[str] = attrs.field(factory=set)
     counters: dict[str, int] = attrs.field(factory=dict)
     processes: dict[Any, Any] = attrs.field(factory=dict)
+    building: bool = False
+    """True while task functions are called to build the graph (not from actions)."""
+    memo: dict[Any, dict[tuple[Any, ...], Any]] = attrs.field(factory=dict)
+    """Nodes by task function, then positional arguments, to skip repeated calls."""
 
     def build(self, make_root: Callable[[], Node]) -> Node:
         """Make a root node with this session current, then expand the graph below it.
@@ -37,11 +41,13 @@ class Session(Owner):
         kept for the run that follows.
         """
         token, log_token = current_session.set(self), current_log.set(self.log)
+        building, self.building = self.building, True
         try:
             with _gc.paused():
                 root = make_root()
                 self.root, self.order = root, walk(root)
         finally:
+            self.building = building
             current_log.reset(log_token)
             current_session.reset(token)
         return root

@@ -10,9 +10,24 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
+from tasktronaut.define.constraints import UnsupportedConstraint, validate_hint, violation
+from tasktronaut.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    MissingArgumentError,
+    TasktronautError,
+)
 
-from tasktronaut.errors import ArgumentError
+SHORT = 80
+"""How many characters of a value an error line shows."""
+
+
+def short_repr(value: Any, limit: int = SHORT) -> str:
+    """``repr(value)``, cut to ``limit`` characters (saying how long it was) for error lines."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -44,7 +59,7 @@ def check_required(required: tuple[str, ...], step: str, kwargs: dict[str, Any],
                     available: dict[str, Any]) -> None:
     missing = [n for n in required if n not in kwargs]
     if missing:
-        raise ArgumentError(
+        raise MissingArgumentError(
             f"step '{step}' needs argument(s) {', '.join(missing)} that the process does not "
             f"have (it has: {', '.join(available) or 'none'})",
             name=missing[0],
@@ -55,7 +70,8 @@ def call_with(func: Any, kwargs: dict[str, Any], what: str = "") -> Any:
     """Call ``func`` with the arguments its signature accepts."""
     if not callable(func):
         where = f"{what} needs" if what else "expected"
-        raise ArgumentError(f"{where} a function, got {func!r}", name=what or "func", value=func)
+        raise ArgumentError(f"{where} a function, got {short_repr(func)}", name=what or "func",
+                            value=func)
     accepts_all, names, _, _ = signature_of(func)
     return func(**(kwargs if accepts_all else {k: v for k, v in kwargs.items() if k in names}))
 
@@ -71,7 +87,7 @@ def check_item(value: Any, func: Any, what: str) -> tuple[dict[str, Any], str | 
     if data is None:
         raise ArgumentError(
             f"{what}: {callable_name(func, None)} must produce a dict or a (dict, description) "
-            f"pair, got {value!r}",
+            f"pair, got {short_repr(value)}",
             name=what, value=value,
         )
     for key in data:
@@ -98,6 +114,8 @@ def is_type(hint: Any) -> bool:
 
 
 def is_optional(hint: Any) -> bool:
+    if typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
     origin = typing.get_origin(hint)
     return (origin is typing.Union or origin is types.UnionType) and type(None) in (
         typing.get_args(hint)
@@ -107,17 +125,70 @@ def is_optional(hint: Any) -> bool:
 def type_name(hint: Any) -> str:
     if hint is None:
         return "any value"
+    if typing.get_origin(hint) is typing.Annotated:
+        return type_name(typing.get_args(hint)[0])
     if isinstance(hint, type) and not typing.get_args(hint):
         return hint.__name__
     return str(hint).replace("typing.", "")
 
 
+def check_hint(process: str, name: str, hint: Any) -> None:
+    """Refuse a declared type whose ``Annotated`` constraints cannot be checked."""
+    try:
+        validate_hint(hint)
+    except UnsupportedConstraint as e:
+        raise ArgumentError(
+            f"{process}: expected_arguments({name}=...) has a constraint tasktronaut cannot "
+            f"check: {e}", name=name, value=hint,
+        ) from None
+
+
 def check_argument(process: str, name: str, value: Any, hint: Any) -> None:
+    """Check ``value`` against ``hint``: its type (typeguard), then ``Annotated`` bounds."""
+    from typeguard import CollectionCheckStrategy, TypeCheckError, check_type  # ~30 ms
+
     try:
         check_type(value, hint, collection_check_strategy=CollectionCheckStrategy.ALL_ITEMS)
     except TypeCheckError:
-        raise ArgumentError(
-            f"{process}: argument '{name}' expected {type_name(hint)}, got {value!r}",
+        raise ArgumentTypeError(
+            f"{process}: argument '{name}' expected {type_name(hint)}, got {short_repr(value)}",
             name=name, value=value,
         ) from None
+    problem = violation(value, hint)
+    if problem is not None:
+        raise ArgumentTypeError(
+            f"{process}: argument '{name}' must be {problem}, got {short_repr(value)}",
+            name=name, value=value,
+        )
 
+
+
+PHASE_ATTR = "__tasktronaut_phase__"
+
+
+def annotate(error: BaseException, phase: str) -> None:
+    """Say where in building a workflow ``error`` (the user's own) was raised, once.
+
+    The exception keeps its type (callers may catch it); the phase is kept in an attribute
+    that the command line prints before the message, and as a note in tracebacks.
+    """
+    if getattr(error, PHASE_ATTR, None) is not None:
+        return
+    try:
+        setattr(error, PHASE_ATTR, phase)
+    except (AttributeError, TypeError):
+        return
+    add_note = getattr(error, "add_note", None)
+    if add_note is not None:
+        add_note(f"(raised {phase})")
+
+
+def user_code(phase: str, func: Callable[..., Any], *args: Any) -> Any:
+    """Call the workflow's own code, saying in what phase it raised (see :func:`annotate`)."""
+    try:
+        return func(*args)
+    except TasktronautError:
+        raise
+    except Exception as e:
+        annotate(e, phase)
+        raise

@@ -53,6 +53,8 @@ class ProcessRun(NodeHooks):
     children: list[ProcessRun] = attrs.field(factory=list)
     started: bool = False
     plan: dict[str, Any] = attrs.field(factory=dict)
+    generated_identifier: bool = False
+    scopes: dict[str, tuple[int, ...]] = attrs.field(factory=dict)
     path: tuple[str, ...] = ()
     """Where this process sits in the top one: the record-key segments of its steps."""
     key: str = ""
@@ -109,7 +111,7 @@ class ProcessRun(NodeHooks):
         A run's records (see ``tasktronaut.engine.records``) also check that they were made
         with the same arguments, and hold the identifier's lease for the run.
         """
-        if self.identifier is None:
+        if self.identifier is None or self.generated_identifier:
             raise ArgumentError(
                 f"{self.name}: a state store records progress per process identifier; "
                 "give the process one (build(identifier=...) or --id)",
@@ -153,13 +155,21 @@ class ProcessRun(NodeHooks):
                 run.definition.on_cancelled(run.identifier)
             todo.extend(run.children)
 
-    def result_of(self, step: Any) -> Any:
-        """The result of an earlier step of this process, by name or by function."""
+    def result_of(self, step: Any, caller: str | None = None) -> Any:
+        """The result of an earlier step of this process, by name or by function.
+
+        Asked by a step inside an ``each`` iteration, a function used once per iteration
+        means that iteration's step (or one in an iteration around it).
+        """
         if isinstance(step, str):
             if step not in self.results:
                 raise KeyError(f"no result for step '{step}' (completed: {list(self.results)})")
             return self.results[step]
         names = self.steps_by_function.get(function_key(step), [])
+        if len(names) > 1 and caller is not None:
+            here = self.scopes.get(caller, ())
+            names = [n for n in names if here[:len(self.scopes.get(n, ()))]
+                     == self.scopes.get(n, ())] or names
         done = [n for n in names if n in self.results]
         if len(names) > 1:
             raise ArgumentError(
@@ -179,13 +189,13 @@ class Context:
     A step receives it when it declares a ``context`` parameter.
     """
 
-    identifier: str | None
-    step: str
-    description: str
-    kwargs: dict[str, Any]
-    options: dict[str, Any]
-    attempt: int
-    _run: ProcessRun = attrs.field(repr=False)
+    identifier: str | None = None
+    step: str = ""
+    description: str = ""
+    kwargs: dict[str, Any] = attrs.field(factory=dict)
+    options: dict[str, Any] = attrs.field(factory=dict)
+    attempt: int = 1
+    _run: ProcessRun | None = attrs.field(default=None, repr=False)
     _abandoned: threading.Event | None = attrs.field(default=None, repr=False)
 
     @property
@@ -197,17 +207,20 @@ class Context:
     def cancelled(self) -> bool:
         """True once the process was cancelled, or this attempt timed out and was given up
         on; long steps should check it and stop."""
-        return self._run.cancelled() or (
+        return (self._run is not None and self._run.cancelled()) or (
             self._abandoned is not None and self._abandoned.is_set())
 
     @property
     def results(self) -> dict[str, Any]:
         """Results of the steps of this process completed so far, by step name."""
-        return dict(self._run.results)
+        return dict(self._run.results) if self._run is not None else {}
 
     def result(self, step: Any) -> Any:
         """The result of an earlier step: pass its method (``self.load``) or its name."""
-        return self._run.result_of(step)
+        if self._run is None:
+            raise KeyError(f"no result for {getattr(step, '__qualname__', step)!r}: this "
+                           "Context belongs to no process run")
+        return self._run.result_of(step, self.step)
 
 
 @attrs.define(eq=False)
@@ -223,8 +236,21 @@ class StepCall(NodeHooks):
     declared: bool = False
     key: str = ""
     """The step's record key: its path in the process tree (never its build order)."""
+    inputs: dict[str, str] = attrs.field(factory=dict)
+    """Parameters that take an earlier step's result: parameter name -> that step's name."""
     _around: Any = attrs.field(default=None, init=False, repr=False)
     _attempts: dict[int, threading.Event] = attrs.field(factory=dict, init=False, repr=False)
+
+    def arguments(self, context: Context | None = None) -> dict[str, Any]:
+        """The keyword arguments of a call: the process arguments the step accepts, earlier
+        results for its ``inputs``, and ``context`` if it takes one."""
+        kwargs = self.kwargs
+        if self.inputs:
+            results = self.run.results
+            kwargs = {**kwargs, **{p: results[step] for p, step in self.inputs.items()}}
+        if self.wants_context and context is not None:
+            kwargs = {**kwargs, "context": context}
+        return kwargs
 
     def attempt_event(self, attempt: int) -> threading.Event:
         """Set when the engine gives up on this attempt (a timeout)."""
@@ -292,7 +318,7 @@ class StepCall(NodeHooks):
         self.run.cancel_tree()
         return True
 
-    def remote(self, node: Node) -> RemoteStep:
+    def remote(self, node: Node) -> PickledJob:
         """Start ``node`` for a worker process: hooks here, the step shipped by reference."""
         run = self.run
         function: Any = self.function
@@ -300,12 +326,16 @@ class StepCall(NodeHooks):
         method = None
         if owner is run.definition and owner is not None:
             method, function = function.__func__.__name__, None
-        job = RemoteStep(type(run.definition), method, function, self.kwargs,
-                         self.wants_context, run.identifier, node.taskname, self.description,
-                         self.all_kwargs, run.options, node.attempt, dict(run.results),
-                         dict(run.steps_by_function))
+        # Earlier results go only to a step that can ask for them (one taking ``context``):
+        # shipping every result with every job made a long process quadratic.
+        wants = self.wants_context
+        job = RemoteStep(type(run.definition), method, function, self.arguments(),
+                         wants, run.identifier, node.taskname, self.description,
+                         self.all_kwargs, run.options, node.attempt,
+                         dict(run.results) if wants else {},
+                         dict(run.steps_by_function) if wants else {})
         try:
-            pickle.dumps(job)
+            shipped = PickledJob(pickle.dumps(job))  # pickled once, here, not again to send
         except Exception as e:
             raise ArgumentError(
                 f"step '{node.taskname}' cannot run in a worker process: "
@@ -317,7 +347,7 @@ class StepCall(NodeHooks):
                                             context)
         around.__enter__()
         self._around = around
-        return job
+        return shipped
 
     def finish(self, node: Node, ok: bool, value: Any) -> None:
         """A remote step ended: leave ``around_task``, record the result."""
@@ -343,6 +373,21 @@ def _unpicklable(job: RemoteStep) -> str:
     if job.function is not None:
         return f"its callable {job.function!r}"
     return f"its definition {job.definition.__qualname__}"
+
+
+class PickledJob:
+    """A job already pickled: the worker process unpickles and runs it."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+    def __call__(self) -> Any:
+        return pickle.loads(self.payload)()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PickledJob, (self.payload,))
 
 
 @attrs.frozen
@@ -389,18 +434,36 @@ def run_step(node: Node) -> Any:
         run.ensure_started()
     hooked = not getattr(type(run.definition).around_task, "__tasktronaut_default__", False)
     if not (hooked or call.wants_context or node.options.timeout):
-        result = call.function(**call.kwargs)
-    else:
-        abandoned = call.attempt_event(attempt)
-        context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
-                          run.options, attempt, run, abandoned)
-        kwargs = {**call.kwargs, "context": context} if call.wants_context else call.kwargs
-        with run.definition.around_task(run.identifier, node.taskname, call.description,
-                                        context):
-            result = call.function(**kwargs)
-        if abandoned.is_set():
-            return result
-    run.results[node.taskname] = result
+        return _step_result(node, call, call.function(**call.arguments()))
+    abandoned = call.attempt_event(attempt)
+    context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
+                      run.options, attempt, run, abandoned)
+    with run.definition.around_task(run.identifier, node.taskname, call.description,
+                                    context):
+        result = call.function(**call.arguments(context))
+    if abandoned.is_set():
+        return result
+    return _step_result(node, call, result)
+
+
+async def arun_step(node: Node) -> Any:
+    """An ``async def`` step's action, awaited on the run's event loop (inside
+    ``around_task``, like any step; a timeout or a stop cancels it where it awaits)."""
+    call: StepCall = node.call
+    run = call.run
+    if not run.started:
+        run.ensure_started()
+    context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
+                      run.options, node.attempt, run, call.attempt_event(node.attempt))
+    with run.definition.around_task(run.identifier, node.taskname, call.description,
+                                    context):
+        result = await call.function(**call.arguments(context))
+    return _step_result(node, call, result)
+
+
+def _step_result(node: Node, call: StepCall, result: Any) -> Any:
+    """Keep a step's result: later steps read it, and it is the step's asset's ref."""
+    call.run.results[node.taskname] = result
     if not call.declared:
         node._asset = Asset(result, _ALWAYS)
     return result

@@ -1,15 +1,56 @@
-"""Dispatch: which executor runs each node, tickets for attempts, and the jobs that run an
-action in another process together with what happens back here when they end."""
+"""Dispatch: where each node's action runs, capacity, tickets, timeouts, and the jobs that
+run an action in another process together with what happens back here when they end.
+
+Every attempt gets a :class:`Ticket`; an executor reports ``(ticket, ok, value)`` on the run's
+event queue and a stale ticket (an attempt given up on) is ignored. Thread pools keep several
+jobs queued per worker so that a burst of short tasks does not cost two context switches
+each; a queued job checks, when it starts, that the run is not stopping and its process not
+cancelled, and is dropped otherwise. A node with a timeout is only handed over when a worker
+is free, so its deadline counts from when it really starts.
+
+With one thread (and no timeouts) actions run in the loop's own thread: :meth:`route`
+returns ``None`` and the loop calls :func:`~tasktronaut.engine.outcome.perform` itself,
+with no hand-over at all.
+"""
 
 from __future__ import annotations
 
+import heapq
+import time
+from collections import deque
+from collections.abc import Callable
+from queue import Empty, SimpleQueue
 from typing import Any
 
-from tasktronaut.errors import TasktronautError
+from tasktronaut.engine.events import Bus
+from tasktronaut.engine.outcome import DROPPED, aperform, perform
+from tasktronaut.engine.retry import next_delay
+from tasktronaut.engine.settings import RunSettings
+from tasktronaut.engine.stop import Stop, StopReason
+from tasktronaut.errors import (
+    ArgumentError,
+    CancelProcessError,
+    TaskTimeoutError,
+    TasktronautError,
+)
 from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node, NodeKind, reobserve
-from tasktronaut.model.protocols import Events, Executor
-from tasktronaut.workers import InlineExecutor, ProcessExecutor, ThreadExecutor
+from tasktronaut.model.protocols import Event, Executor
+from tasktronaut.workers import ThreadExecutor
+
+Outcome = tuple[Node, bool, Any]
+_ACTIONS = (NodeKind.TASK, NodeKind.STEP)
+
+
+class Ticket:
+    """One attempt of one node on one executor; a stale ticket's outcome is ignored."""
+
+    __slots__ = ("executor", "node", "token")
+
+    def __init__(self, node: Node, token: int, executor: Executor) -> None:
+        self.node = node
+        self.token = token
+        self.executor = executor
 
 
 def remote_job(node: Node) -> Any:
@@ -35,57 +76,316 @@ def finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
         return False, e
 
 
-class Ticket:
-    """One attempt of one node on one executor; a stale ticket's outcome is ignored."""
+def local_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
+              log: RunLog) -> tuple[bool, Any]:
+    """An attempt on a worker thread: dropped if the run stopped or the node's process was
+    cancelled while it was queued; otherwise announced, wrapped and performed.
 
-    __slots__ = ("executor", "node", "token")
-
-    def __init__(self, node: Node, token: int, executor: Executor) -> None:
-        self.node = node
-        self.token = token
-        self.executor = executor
-
-
-class Pools:
-    """The executors of one run, and which one each node's action goes to.
-
-    A node's ``executor`` option wins over the run's default; the thread pool (or the calling
-    thread, with one thread) is the default of defaults. Executors start on first use.
+    A cancel (or, with ``fail_fast``, a final failure) takes effect here, before this worker
+    takes its next job, so that nothing queued behind it starts; the loop's own handling of
+    the outcome later finds it done (both are idempotent).
     """
+    if dropped(node, stop):
+        return True, DROPPED
+    if bus.node_started:
+        bus.emit(bus.node_started, node)
+    if bus.around_attempt:
+        with bus.attempt(node):
+            outcome = perform(node)
+    else:
+        outcome = perform(node)
+    if not outcome[0]:
+        stop_now(node, outcome[1], stop, fail_fast, log)
+    return outcome
 
-    def __init__(self, threads: int, processes: int, default: Any, events: Events,
-                 log: RunLog, inline: bool = True) -> None:
-        self.threads: Executor = (
-            InlineExecutor() if threads == 1 and inline else ThreadExecutor(threads)
-        )
-        self._processes = processes
-        self._default = default
-        self._events = events
-        self._log = log
-        self._process: ProcessExecutor | None = None
-        self.started: list[Executor] = []
 
-    def for_node(self, node: Node) -> Executor:
-        choice = node.options.executor
-        if node.kind is not NodeKind.TASK and node.kind is not NodeKind.STEP:
+def dropped(node: Node, stop: Stop) -> bool:
+    """Whether a queued attempt must not start now: the run stopped or its process was
+    cancelled meanwhile (a cleanup step runs all the same)."""
+    if node.options.always:
+        return False
+    hooks = node.hooks
+    return stop.reason is not None or (hooks is not None and hooks.cancelled())
+
+
+async def async_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
+                    log: RunLog) -> tuple[bool, Any]:
+    """:func:`local_job` for an async action, on the run's event loop."""
+    if dropped(node, stop):
+        return True, DROPPED
+    if bus.node_started:
+        bus.emit(bus.node_started, node)
+    if bus.around_attempt:
+        with bus.attempt(node):
+            outcome = await aperform(node)
+    else:
+        outcome = await aperform(node)
+    if not outcome[0]:
+        stop_now(node, outcome[1], stop, fail_fast, log)
+    return outcome
+
+
+def stop_now(node: Node, error: BaseException, stop: Stop, fail_fast: bool,
+             log: RunLog) -> None:
+    """What a final failure stops: a cancel its process (or the run); with ``fail_fast``,
+    any other failure the run. Safe to call twice and from any thread."""
+    if isinstance(error, CancelProcessError):
+        handled = False
+        if node.hooks is not None:
+            try:
+                handled = node.hooks.cancel(node, error)
+            except Exception as e:  # its process is cancelled all the same
+                handled = True
+                log.error(f"{node.taskname}: on_cancelled hook raised {type(e).__name__}: {e}")
+        if not handled:
+            stop.request(StopReason.CANCELLED)
+    elif fail_fast and next_delay(node, error, False) is None:
+        stop.request(StopReason.FAILURE)
+
+
+class Dispatcher:
+    """The executors of one run, what is in flight on each, and the deadlines of attempts."""
+
+    def __init__(self, settings: RunSettings, log: RunLog, bus: Bus, stop: Stop,
+                 timed: bool) -> None:
+        self.events: SimpleQueue[Event | None] = SimpleQueue()
+        self.log, self.bus, self.stop = log, bus, stop
+        self.here = settings.threads == 1 and not timed
+        self.in_flight = 0
+        self.parked = 0
+        """How many nodes wait for room on an executor."""
+        self._settings = settings
+        self._threads: ThreadExecutor | None = None
+        self._process: Executor | None = None
+        self._async: Executor | None = None
+        self._limits = settings.resources
+        self._held: dict[str, int] = dict.fromkeys(settings.resources, 0)
+        self._started: list[Executor] = []
+        self._busy: dict[Executor, int] = {}
+        self._parked: dict[Executor | None, deque[Node]] = {}
+        self._current: dict[int, Ticket] = {}
+        self._deadlines: list[tuple[float, int, Ticket, BaseException]] = []
+        self._token = 0
+
+    def route(self, node: Node, alone: bool = False) -> Executor | None:
+        """The executor for ``node``'s action; ``None`` to run it in the loop's thread.
+
+        ``alone``: nothing else is ready to start. A thread-pool action with no timeout then
+        runs in the loop's thread if nothing is in flight either, since no other work could
+        use the time: a chain of tasks does not bounce between threads.
+        """
+        if node.kind in _ACTIONS:
+            choice = node.options.executor
+            if choice is None:
+                choice = self._settings.executor
+        else:  # a process's own completion always runs beside the loop
             choice = None
-        elif choice is None:
-            choice = self._default
         name = getattr(choice, "value", choice)
         if choice is None or name == "thread":
-            executor: Executor = self.threads
-        elif name == "process":
+            if self.here or (alone and not self.in_flight and node.options.timeout is None):
+                return None
+            if self._threads is None:
+                self._threads = ThreadExecutor(self._settings.threads)
+            return self._start(self._threads)
+        if name == "process":
             if self._process is None:
-                self._process = ProcessExecutor(self._processes or None)
-            executor = self._process
-        else:
-            executor = choice
-        if executor not in self.started:
-            executor.start(self._events, self._log)
-            self.started.append(executor)
+                from tasktronaut.workers.processes import ProcessExecutor
+
+                self._process = ProcessExecutor(self._settings.processes or None)
+            return self._start(self._process)
+        if name == "async":
+            if self._async is None:
+                from tasktronaut.workers.asyncio import AsyncExecutor
+
+                self._async = AsyncExecutor(self._settings.async_limit, self._settings.loop)
+            return self._start(self._async)
+        return self._start(choice)
+
+    def _start(self, executor: Executor) -> Executor:
+        if executor not in self._busy:
+            executor.start(self.events, self.log)  # type: ignore[arg-type]
+            self._started.append(executor)
+            self._busy[executor] = 0
         return executor
 
+    def has_room(self, executor: Executor | None, node: Node) -> bool:
+        """Whether ``node`` may start now: its executor takes another job and the resources
+        it needs are free (else it is parked)."""
+        needs = node.options.resources
+        if needs and self._limits:
+            for name, amount in needs:
+                limit = self._limits.get(name)
+                if limit is not None and self._held[name] + amount > limit:
+                    return False
+        if executor is None:
+            return True
+        limit = executor.capacity
+        if node.options.timeout is None and not needs:
+            limit *= getattr(executor, "queue_depth", 1)
+        return self._busy[executor] < limit
+
+    def hold(self, node: Node, sign: int = 1) -> None:
+        """Take (or, ``sign=-1``, give back) the limited resources ``node`` needs."""
+        for name, amount in node.options.resources:
+            if name in self._held:
+                self._held[name] += sign * amount
+
+    def check_resources(self, nodes: list[Node]) -> None:
+        """Refuse, before anything starts, a node that needs more than there is in all."""
+        for node in nodes:
+            for name, amount in node.options.resources:
+                limit = self._limits.get(name)
+                if limit is not None and amount > limit:
+                    raise ArgumentError(
+                        f"Task '{node.taskname}' needs {amount} of resource '{name}' but the "
+                        f"run has {limit} in all", name="resources", value=dict(self._limits))
+
+    def park(self, executor: Executor | None, node: Node) -> None:
+        """Keep ``node`` until ``executor`` has room."""
+        self._parked.setdefault(executor, deque()).append(node)
+        self.parked += 1
+
+    def unpark(self) -> list[Node]:
+        """Parked nodes that now fit, in the order they came (the loop visits them again
+        before they start, so a node whose process was cancelled meanwhile never starts)."""
+        nodes: list[Node] = []
+        for executor, parked in self._parked.items():
+            room = len(parked) if executor is None else (
+                executor.capacity * getattr(executor, "queue_depth", 1) - self._busy[executor])
+            while parked and room > 0:
+                nodes.append(parked.popleft())
+                room -= 1
+        self.parked -= len(nodes)
+        return nodes
+
+    def submit(self, node: Node, executor: Executor) -> Outcome | None:
+        """Hand ``node``'s attempt to ``executor``; an outcome if it could not be handed."""
+        self._token += 1
+        ticket = Ticket(node, self._token, executor)
+        self._busy[executor] += 1
+        self.in_flight += 1
+        self._current[id(node)] = ticket
+        if self._limits:
+            self.hold(node)
+        timeout = node.options.timeout
+        if timeout is not None:
+            error = TaskTimeoutError(node.taskname, timeout)
+            heapq.heappush(self._deadlines,
+                           (time.monotonic() + timeout, ticket.token, ticket, error))
+        if not executor.remote:
+            job = async_job if executor is self._async else local_job
+            executor.submit(ticket, _bind(job, node, self.bus, self.stop,
+                                          self._settings.fail_fast, self.log))
+            return None
+        try:
+            job = remote_job(node)
+            if self.bus.node_started:
+                self.bus.emit(self.bus.node_started, node)
+            executor.submit(ticket, job)
+        except Exception as e:
+            self._settle(ticket)
+            return node, False, e
+        return None
+
+    def _settle(self, ticket: Ticket) -> bool:
+        """Take an attempt off the books; False if it was already given up on."""
+        node = ticket.node
+        if self._current.get(id(node)) is not ticket:
+            return False
+        del self._current[id(node)]
+        self._busy[ticket.executor] -= 1
+        self.in_flight -= 1
+        if self._limits:
+            self.hold(node, -1)
+        return True
+
+    def collect(self, timeout: float | None) -> list[Outcome]:
+        """Wait up to ``timeout`` seconds for outcomes, then take every one available."""
+        events = self.events
+        try:
+            item = events.get(timeout=timeout) if timeout is None or timeout > 0 else (
+                events.get_nowait())
+        except Empty:
+            return []
+        outcomes: list[Outcome] = []
+        while True:
+            if item is not None:
+                self._take(item, outcomes)
+            try:
+                item = events.get_nowait()
+            except Empty:
+                return outcomes
+
+    def _take(self, item: Event, outcomes: list[Outcome]) -> None:
+        ticket, ok, value = item
+        if not self._settle(ticket):
+            return
+        node = ticket.node
+        if ticket.executor.remote:
+            ok, value = finish_remote(node, ok, value)
+        elif ok:
+            ok, value = value
+        outcomes.append((node, ok, value))
+
+    def wake(self) -> None:
+        """Wake a loop waiting in :meth:`collect` (safe from signal handlers and threads)."""
+        self.events.put(None)
+
+    def next_deadline(self) -> float | None:
+        """When the earliest running attempt times out (``None`` if none can)."""
+        return self._deadlines[0][0] if self._deadlines else None
+
+    def expire(self, now: float) -> list[Outcome]:
+        """Give up on attempts past their deadline: stop (or abandon) them, fail them."""
+        deadlines, outcomes = self._deadlines, []
+        while deadlines and deadlines[0][0] <= now:
+            _, _, ticket, error = heapq.heappop(deadlines)
+            if self._settle(ticket):
+                outcomes.append(self._give_up(ticket, error))
+        return outcomes
+
+    def _give_up(self, ticket: Ticket, error: BaseException) -> Outcome:
+        node = ticket.node
+        ticket.executor.cancel(ticket)
+        if node.hooks is not None:
+            try:
+                node.hooks.abandon(node)
+            except Exception as e:
+                self.log.error(f"{node.taskname}: abandoning its attempt failed: {e}")
+        if ticket.executor.remote:
+            finish_remote(node, False, error)
+        return node, False, error
+
+    def stop_cancelled(self, whole_run: bool, remote: bool = True) -> list[Outcome]:
+        """Stop attempts in worker processes (unless not ``remote``) and coroutines whose
+        process (or run) was cancelled: processes cannot see ``context.cancelled``, and a
+        coroutine can be cancelled for real, so they are stopped instead."""
+        outcomes = []
+        for ticket in list(self._current.values()):
+            hooks = ticket.node.hooks
+            cancelled = whole_run or (hooks is not None and hooks.cancelled())
+            stoppable = (remote and ticket.executor.remote) or ticket.executor is self._async
+            if stoppable and cancelled and self._settle(ticket):
+                error = CancelProcessError(
+                    "stopped: the run was interrupted" if self.stop.signal is not None
+                    else "stopped: its process was cancelled")
+                outcomes.append(self._give_up(ticket, error))
+        return outcomes
+
+    def grace(self, seconds: float) -> None:
+        """After a signal: attempts in worker processes get ``seconds`` more, then stop."""
+        due = time.monotonic() + seconds
+        for ticket in list(self._current.values()):
+            if ticket.executor.remote:
+                error = TasktronautError(f"stopped after the {seconds:g}s grace period")
+                heapq.heappush(self._deadlines, (due, ticket.token, ticket, error))
+
     def shutdown(self) -> None:
-        for executor in self.started:
+        """Stop every executor this run started."""
+        for executor in self._started:
             executor.shutdown()
-        self.started.clear()
+        self._started.clear()
+
+
+def _bind(job: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    return lambda: job(*args)

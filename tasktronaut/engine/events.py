@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from tasktronaut import logs
 from tasktronaut.logs import RunLog
 
 if TYPE_CHECKING:
@@ -84,8 +85,8 @@ def _overrides(observer: Any, point: str) -> bool:
 class Bus:
     """The observers of one run, grouped by the hook points they implement."""
 
-    __slots__ = ("around_attempt", "log", "node_finished", "node_retrying", "node_started",
-                 "run_finished", "run_started")
+    __slots__ = ("around_attempt", "finished", "log", "node_finished", "node_retrying",
+                 "node_started", "run_finished", "run_started")
 
     def __init__(self, observers: Sequence[Any], log: RunLog) -> None:
         self.log = log
@@ -99,9 +100,27 @@ class Bus:
         self.node_finished = bound("node_finished")
         self.run_finished = bound("run_finished")
         self.around_attempt = bound("around_attempt")
+        self.finished = self._caller(self.node_finished)
+        """Deliver ``node_finished`` (call only when ``node_finished`` is not empty)."""
+
+    def _caller(self, handlers: tuple[Callable[..., Any], ...]) -> Callable[..., None]:
+        """One call that delivers an event to ``handlers``: the handler itself when it is
+        the engine's own and alone (it never raises), else a guarded fan-out."""
+        if len(handlers) == 1 and getattr(handlers[0], "__self__", None).__class__.__dict__.get(
+                "trusted", False):
+            return handlers[0]
+        return lambda *args: self.emit(handlers, *args)
 
     def emit(self, handlers: tuple[Callable[..., Any], ...], *args: Any) -> None:
         """Call each handler; one that raises is logged and does not stop the others."""
+        # Records logged about a node carry its task and attempt (when sinks want them).
+        if logs.context_wanted and args and hasattr(args[0], "attempt"):
+            with logs.log_context(task=args[0].taskname, attempt=args[0].attempt):
+                self._emit(handlers, args)
+            return
+        self._emit(handlers, args)
+
+    def _emit(self, handlers: tuple[Callable[..., Any], ...], args: tuple[Any, ...]) -> None:
         for handler in handlers:
             try:
                 handler(*args)

@@ -1,11 +1,15 @@
-"""What a run will do and why: forced nodes, and the one reason each node runs or waits.
+"""What a run will do and why: forced nodes, freshness, and the one reason per node.
 
 ``force`` names nodes to treat as not ready for one run, whatever their assets say; the
 ready nodes between the root and a forced node are passed through (not run again), and
 ``force_downstream`` also treats everything that requires a forced node as not ready. To
 find forced nodes below ready ones, the graph is built again with every node expanded
-(:data:`~tasktronaut.model.node.expand_ready`); nothing is deleted and no action runs before
-the run itself.
+(:data:`~tasktronaut.model.freshness.expand_ready`); nothing is deleted and no action runs
+before the run itself.
+
+A run with a state store whose graph has ``stale_if="changed"`` tasks is built again with
+the fingerprints the store recorded (:data:`~tasktronaut.model.freshness.recorded`), so
+those tasks are judged by them (:func:`prepare`).
 
 :func:`why` runs nothing: it answers, per node, what a run would do with it.
 """

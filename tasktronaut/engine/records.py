@@ -50,10 +50,11 @@ class RunRecords:
         self._written = False
         self._watched: list[Node] = []
         self._seen: dict[str, dict[str, Any]] = {}
+        self._revisions: dict[str, Any] = {}
         self._unsaved: dict[str, dict[str, str]] = {}
 
     def completed(self, process_id: str) -> dict[str, Any]:
-        return dict(self.store.completed(process_id))
+        return self.store.completed(process_id)  # type: ignore[no-any-return]
 
     def record(self, process_id: str, step: str, result: Any) -> None:
         self.store.record(process_id, step, result)
@@ -75,7 +76,7 @@ class RunRecords:
                     f"{name}: two processes of this run use identifier '{identifier}' with "
                     f"other arguments ({'; '.join(differences(earlier, arguments))}); give "
                     "each its own identifier", name="identifier", value=identifier)
-            return dict(self._seen[identifier])
+            return self._seen[identifier]
         if self.restart:
             if not self.dry_run:
                 self._acquire(identifier)  # starting over writes at once: hold the lease first
@@ -92,8 +93,15 @@ class RunRecords:
                 name="identifier", value=identifier)
         if known is None:
             self._unsaved[identifier] = arguments
+        self._revisions[identifier] = self._revision(identifier)
         seen = self._seen[identifier] = self.completed(identifier)
-        return dict(seen)
+        return seen
+
+    def _revision(self, identifier: str) -> Any:
+        """A cheap token that changes with the records of ``identifier`` (the records
+        themselves for a store that has none)."""
+        revision = getattr(self.store, "revision", None)
+        return revision(identifier) if revision is not None else self.completed(identifier)
 
     def start(self, order: Sequence[Node]) -> None:
         """Before the first step, if there is one: hold the lease of each identifier, check
@@ -105,7 +113,7 @@ class RunRecords:
         for identifier in list(self._begun):
             if identifier not in self._held:
                 self._acquire(identifier)
-                if self.completed(identifier) != self._seen[identifier]:
+                if self._revision(identifier) != self._revisions[identifier]:
                     raise LeaseError(
                         f"The records of '{identifier}' changed while this run was starting "
                         "(another run of it just ended); run again", process_id=identifier)
@@ -122,7 +130,7 @@ class RunRecords:
         self._written = True
         with self._lock:
             self._held.append(identifier)
-            if self._heart is None:
+            if self._heart is None and getattr(self.store, "shared", True):
                 self._heart = threading.Thread(target=self._beat, daemon=True,
                                                name="tasktronaut-lease")
                 self._heart.start()

@@ -10,6 +10,7 @@ import attrs
 from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog
 from tasktronaut.model.node import Node
+from tasktronaut.model.options import check_resources
 from tasktronaut.model.protocols import is_executor
 
 
@@ -48,12 +49,22 @@ class RunSettings:
     listener: Callable[[Node], Any] | None = None
     state: Any = None
     grace: float = 10.0
+    observers: tuple[Any, ...] = ()
+    resources: dict[str, int] = attrs.field(factory=dict)
+    async_limit: int = 100
+    loop: Any = None
     restart: bool = False
     force: tuple[str, ...] = attrs.field(default=(), converter=_force_names)
     force_downstream: tuple[str, ...] = attrs.field(default=(),
                                                     converter=_downstream_names)
 
     def __attrs_post_init__(self) -> None:
+        check_resources(self.resources, "resources", minimum=0)
+        if type(self.async_limit) is not int or self.async_limit < 1:
+            raise ArgumentError(
+                f"async_limit must be an integer >= 1, got {self.async_limit!r}",
+                name="async_limit", value=self.async_limit,
+            )
         if type(self.threads) is not int or self.threads < 1:
             raise ArgumentError(
                 f"threads must be an integer >= 1, got {self.threads!r}",
@@ -74,18 +85,13 @@ class RunSettings:
             raise ArgumentError(f"listener must be a function, got {self.listener!r}",
                                 name="listener", value=self.listener)
         executor = getattr(self.executor, "value", self.executor)
-        if executor not in (None, "thread", "process") and not is_executor(executor):
+        if executor not in (None, "thread", "process", "async") and not is_executor(executor):
             raise ArgumentError(
-                f"executor must be 'thread', 'process' or an executor object, "
+                f"executor must be 'thread', 'process', 'async' or an executor object, "
                 f"got {self.executor!r}",
                 name="executor", value=self.executor,
             )
 
-    @property
-    def inline(self) -> bool:
-        """Whether every action can run in the calling thread (the fast path)."""
-        return self.threads == 1 and getattr(self.executor, "value", self.executor) in (
-            None, "thread")
 
 
 def check_settings(**settings: Any) -> None:

@@ -55,6 +55,7 @@ class NodeStatus(enum.Enum):
 
 
 _TASK, _EXTERNAL = NodeKind.TASK, NodeKind.EXTERNAL
+_ALREADY = NodeStatus.ALREADY_READY
 ActionFn = Callable[["Node"], Any]
 ExpandFn = Callable[["Node"], ReqT]
 
@@ -142,6 +143,16 @@ class Node:
     def __repr__(self) -> str:
         return f"<Node {self.taskname!r} {self.kind.value} {self.status.value}>"
 
+    def __str__(self) -> str:
+        """``name <id>``, as iotaa prints a node."""
+        return f"{self.taskname} <{id(self)}>"
+
+    @property
+    def root(self) -> bool:
+        """Whether this node is the root of the graph it was built in (as in iotaa)."""
+        session = self._session
+        return session is not None and session.root is self
+
     @property
     def asset(self) -> AssetT:
         """The node's asset(s), in the shape the task yielded them."""
@@ -156,11 +167,17 @@ class Node:
 
     @property
     def req(self) -> ReqT:
-        """The node's requirement(s), in the shape the task yielded them."""
+        """The node's requirement(s) that were not ready when the graph was built, in the
+        shape the task yielded them (as in iotaa, which leaves ready ones out)."""
         deps = self._expanded_deps()
-        if self._req is None and deps:
-            return list(deps)
-        return self._req
+        req = self._req
+        if req is None:
+            return [d for d in deps if d.status is not _ALREADY] if deps else None
+        if isinstance(req, Node):
+            return None if req.status is _ALREADY else req
+        if isinstance(req, dict):
+            return {k: v for k, v in req.items() if v is None or v.status is not _ALREADY}
+        return [r for r in req if r is None or r.status is not _ALREADY]
 
     @property
     def ready(self) -> bool:
@@ -181,13 +198,37 @@ class Node:
         """Run the graph below this node and return its root (``.ready`` tells the outcome).
 
         Settings: ``threads`` (default 1), ``processes``, ``executor``, ``dry_run``, ``log``,
-        ``fail_fast`` and ``listener`` (called with each node as it gets its final status).
-        A graph runs once; running an already-run node builds its graph afresh (readiness is
-        read again) and runs that, returning the new root.
+        ``fail_fast``, ``listener`` (called with each node as it gets its final status),
+        ``state``, ``observers`` (objects that hear the run's events, such as ``RunFacts``,
+        which leaves :attr:`run_record` on the returned root), ``resources``
+        (``{"db": 2}``: limits of named resources) and ``async_limit``. A graph runs once;
+        running an already-run node builds its graph afresh (readiness is read again) and
+        runs that, returning the new root.
         """
         from tasktronaut.engine import run  # the one sanctioned upward import
 
         return run(self, **settings)
+
+    async def arun(self, **settings: Any) -> Node:
+        """:meth:`run` for applications that live on asyncio: ``await node.arun(...)``.
+
+        The run is driven from a worker thread, so the caller's event loop stays free; async
+        actions run on the caller's loop, thread and process actions on their workers.
+        Cancelling the awaiting task cancels the run (nothing new starts; running coroutines
+        are cancelled) and waits for it to wind down.
+        """
+        import asyncio
+
+        from tasktronaut.engine import run  # the one sanctioned upward import
+
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(asyncio.to_thread(run, self, loop=loop, **settings))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            self.cancel()
+            await asyncio.wait([task])
+            raise
 
     def cancel(self) -> None:
         """Cancel the run this node belongs to, from any thread.
@@ -202,6 +243,13 @@ class Node:
             session.cancel.set()
             if session.active is not None:
                 session.active.request_cancel()
+
+    @property
+    def run_record(self) -> Any:
+        """What the run that returned this root did (a ``RunRecord``: attempts, timings,
+        errors, totals), when it ran with ``RunFacts``; ``None`` otherwise."""
+        record = getattr(self._session, "record", None)
+        return record if getattr(record, "root", None) == self.taskname else None
 
     @property
     def interrupted(self) -> int | None:

@@ -30,6 +30,8 @@ class ExecutorKind(enum.Enum):
 
     THREAD = "thread"
     PROCESS = "process"
+    ASYNC = "async"
+    """The run's event loop (for actions that return awaitables)."""
 
 
 def _number(name: str, value: Any, optional: bool = False) -> None:
@@ -79,7 +81,8 @@ def _to_executor(value: Any) -> Any:
         return value
     if not isinstance(value, str) and not is_executor(value):
         raise ArgumentError(
-            f"executor must be 'thread', 'process' or an executor object, got {value!r}",
+            f"executor must be 'thread', 'process', 'async' or an executor object, "
+            f"got {value!r}",
             name="executor", value=value,
         )
     if isinstance(value, str):
@@ -93,6 +96,28 @@ def _to_executor(value: Any) -> Any:
                 value=value,
             ) from None
     return value
+
+
+def _to_resources(value: Any) -> tuple[tuple[str, int], ...]:
+    """``{"db": 1}`` as sorted pairs (hashable, like every option); checked here."""
+    if isinstance(value, tuple):
+        value = dict(value)
+    return tuple(sorted(check_resources(value, "resources", minimum=1).items()))
+
+
+def check_resources(value: Any, what: str, minimum: int) -> dict[str, int]:
+    """A mapping of resource names to whole amounts (at least ``minimum``), or an error."""
+    if not isinstance(value, dict):
+        raise ArgumentError(f"{what} must be a dict of resource names to amounts, "
+                            f"got {value!r}", name=what, value=value)
+    for name, amount in value.items():
+        if not isinstance(name, str) or not name:
+            raise ArgumentError(f"{what}: a resource name must be a non-empty string, "
+                                f"got {name!r}", name=what, value=value)
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < minimum:
+            raise ArgumentError(f"{what}: resource '{name}' needs a whole amount >= {minimum}, "
+                                f"got {amount!r}", name=what, value=value)
+    return dict(value)
 
 
 def _to_tuple(value: Any) -> Any:
@@ -112,6 +137,9 @@ class TaskOptions:
     may be randomly shortened. For process steps, ``asset`` declares a real asset (a function
     of the step's arguments returning assets: the step is ready exactly when they are), and
     ``cache_key``/``cache_ttl`` reuse a result stored by an earlier run (needs a state store).
+    ``priority``: among nodes ready at the same time, higher priorities start first (ties in
+    definition order). ``resources`` (``{"db": 1}``): how much of each named resource an
+    attempt holds while it runs; a run's ``resources=`` limits say how much there is.
     """
 
     retries: int = 0
@@ -130,6 +158,11 @@ class TaskOptions:
         default=None, validator=_optional_callable
     )
     cache_ttl: float | None = None
+    priority: int = 0
+    always: bool = False
+    """A cleanup step: it runs once the steps before it have finished, failed or been
+    cancelled (like ``finally``), and never makes its process succeed."""
+    resources: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=_to_resources)
     stale_if: str | None = None
     """A freshness trigger (see ``tasktronaut.model.freshness``): ``"newer"`` or
     ``"changed"``; ``None`` keeps iotaa's rule (ready when the assets are)."""
@@ -143,6 +176,9 @@ class TaskOptions:
                 name="retries",
                 value=self.retries,
             )
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise ArgumentError(f"priority must be an integer, got {self.priority!r}",
+                                name="priority", value=self.priority)
         _non_negative("backoff_base", self.backoff_base)
         _non_negative("backoff_max", self.backoff_max)
         _number("jitter", self.jitter)

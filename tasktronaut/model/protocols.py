@@ -105,6 +105,8 @@ class Owner:
     active: Any = None
     interrupted: int | None = None
     cancel: threading.Event = attrs.field(factory=threading.Event)
+    record: Any = None
+    """The record of the last run with facts (see ``tasktronaut.engine.facts``)."""
 
 
 current_session: ContextVar[Any] = ContextVar("tasktronaut_session", default=None)

@@ -17,6 +17,9 @@ class MemoryStore:
     kept apart as two runs sharing a file are.
     """
 
+    shared = False
+    """Only this program sees the store, so its leases need no heartbeat."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, dict[str, tuple[Any, float]]] = {}
@@ -66,6 +69,12 @@ class MemoryStore:
                 for pid, steps in sorted(self._records.items())
                 if steps
             ]
+
+    def revision(self, process_id: str) -> tuple[int, float]:
+        """What changes whenever a record of ``process_id`` is added, replaced or removed."""
+        with self._lock:
+            steps = self._records.get(process_id, {})
+            return len(steps), max((t for _, t in steps.values()), default=0.0)
 
     def arguments(self, process_id: str) -> dict[str, str] | None:
         """The arguments the records of ``process_id`` were made with (None: not known)."""

@@ -26,6 +26,13 @@ class RunTables:
     def _run(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
         raise NotImplementedError  # pragma: no cover - SQLiteStore provides it
 
+    def revision(self, process_id: str) -> tuple[int, int]:
+        """What changes whenever a record of ``process_id`` is added, replaced or removed
+        (a replaced record gets a new rowid)."""
+        query = "SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM completions WHERE process_id = ?"
+        row = self._run(lambda conn: conn.execute(query, (process_id,)).fetchone())
+        return int(row[0]), int(row[1])
+
     def arguments(self, process_id: str) -> dict[str, str] | None:
         """The arguments the records of ``process_id`` were made with (None: not known)."""
         query = "SELECT arguments FROM runs WHERE process_id = ?"

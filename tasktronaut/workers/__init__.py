@@ -11,13 +11,32 @@ remote executor receives a picklable job (the definition layer makes it) instead
 and the engine checks readiness in the parent afterwards. One executor a module.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from tasktronaut.errors import WorkerError
 from tasktronaut.model.protocols import Executor, is_executor
-from tasktronaut.workers.dask import DaskExecutor
-from tasktronaut.workers.processes import ProcessExecutor, RemoteTraceback
 from tasktronaut.workers.threads import InlineExecutor, ThreadExecutor
 
+if TYPE_CHECKING:
+    from tasktronaut.workers.asyncio import AsyncExecutor
+    from tasktronaut.workers.dask import DaskExecutor
+    from tasktronaut.workers.processes import ProcessExecutor, RemoteTraceback
+
+_LAZY = {"AsyncExecutor": "asyncio", "DaskExecutor": "dask", "ProcessExecutor": "processes",
+         "RemoteTraceback": "processes"}
+"""Executors whose modules import asyncio or multiprocessing load on first use."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"tasktronaut.workers.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'tasktronaut.workers' has no attribute {name!r}")
+
 __all__ = [
+    "AsyncExecutor",
     "DaskExecutor",
     "Executor",
     "InlineExecutor",

@@ -20,7 +20,11 @@ class DaskExecutor:
     ``address`` is a scheduler address (``"tcp://host:8786"``), ``"local"`` to start a
     ``distributed.LocalCluster`` on this machine (extra keyword arguments go to it), or an
     existing ``distributed.Client``. Readiness checks and scheduling stay in this process.
-    Use it as a context manager, or call :meth:`close`, to release what it started.
+    Use it as a context manager, or call :meth:`close`, to release what it started. A local
+    cluster's dashboard link is logged when it starts.
+
+    A timeout or a cancel gives up on an attempt at once (its future is cancelled), but an
+    action already running on a worker runs on to its end there: Dask cannot interrupt it.
     """
 
     remote = True
@@ -55,7 +59,10 @@ class DaskExecutor:
 
     def start(self, events: Events, log: RunLog) -> None:
         self._events = events
+        starting = self._client is None
         self.capacity = max(1, sum(self.client.nthreads().values()))
+        if starting and self._cluster is not None and log.info_on:
+            log.info(f"Dask dashboard: {self._cluster.dashboard_link}")
 
     def submit(self, node: Any, job: Job) -> None:
         events = self._events
@@ -73,7 +80,11 @@ class DaskExecutor:
         future.add_done_callback(done)
 
     def cancel(self, node: Any) -> None:
-        """Ask the cluster to stop this attempt."""
+        """Give up on this attempt: its future is cancelled and its result discarded.
+
+        Dask cannot interrupt Python code already running on a worker: such an action runs
+        on to its end there, holding one of the worker's threads.
+        """
         future = self._futures.pop(id(node), None)
         if future is not None:
             future.cancel(force=True)

@@ -42,9 +42,17 @@ class InlineExecutor:
 
 
 class ThreadExecutor:
-    """A pool of ``threads`` worker threads, each running in a copy of the run's context."""
+    """A pool of at most ``threads`` worker threads, each in a copy of the run's context.
+
+    Threads start as jobs arrive (a run of two steps with ``threads=3000`` starts two), and
+    jobs may queue behind busy workers: ``queue_depth`` jobs per thread, so a burst of short
+    actions costs no hand-over per action. The engine decides what may queue (a job with a
+    timeout only goes to an idle worker, so its deadline counts from its start). Each
+    :meth:`start` begins afresh, so one executor object serves any number of runs.
+    """
 
     remote = False
+    queue_depth = 16
 
     def __init__(self, threads: int) -> None:
         self.capacity = threads
@@ -57,26 +65,26 @@ class ThreadExecutor:
 
     def start(self, events: Events, log: RunLog) -> None:
         self._events = events
-        for _ in range(self.capacity):
-            self._add_thread()
+        self._todo = SimpleQueue()
+        self._threads, self._running, self._retired = [], {}, set()
 
     def _add_thread(self) -> None:
         context = contextvars.copy_context()
-        thread = threading.Thread(target=context.run, args=(self._work,), daemon=True,
-                                  name=f"tasktronaut-thread-{len(self._threads)}")
+        thread = threading.Thread(target=context.run, args=(self._work, self._todo),
+                                  daemon=True, name=f"tasktronaut-thread-{len(self._threads)}")
         self._threads.append(thread)
         thread.start()
 
-    def _work(self) -> None:
-        todo, events, me = self._todo, self._events, threading.get_ident()
+    def _work(self, todo: SimpleQueue[tuple[Any, Job] | None]) -> None:
+        events, me = self._events, threading.get_ident()
         assert events is not None
         while (item := todo.get()) is not None:
-            node, job = item
-            self._running[me] = node
+            ticket, job = item
+            self._running[me] = ticket
             try:
-                event = (node, True, job())
+                event = (ticket, True, job())
             except BaseException as e:
-                event = (node, False, e)
+                event = (ticket, False, e)
             with self._lock:
                 del self._running[me]
                 retired = me in self._retired
@@ -84,14 +92,16 @@ class ThreadExecutor:
             if retired:
                 return
 
-    def submit(self, node: Any, job: Job) -> None:
-        self._todo.put((node, job))
+    def submit(self, ticket: Any, job: Job) -> None:
+        self._todo.put((ticket, job))
+        if len(self._threads) - len(self._retired) < self.capacity:
+            self._add_thread()
 
-    def cancel(self, node: Any) -> None:
+    def cancel(self, ticket: Any) -> None:
         """Abandon the thread running this attempt (it cannot be killed); start another."""
         with self._lock:
             for ident, running in self._running.items():
-                if running is node and ident not in self._retired:
+                if running is ticket and ident not in self._retired:
                     self._retired.add(ident)
                     break
             else:
@@ -101,4 +111,4 @@ class ThreadExecutor:
     def shutdown(self) -> None:
         for _ in self._threads:
             self._todo.put(None)
-        self._threads.clear()
+        self._threads = []

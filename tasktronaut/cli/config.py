@@ -1,0 +1,195 @@
+"""Where command-line settings come from, and how the arguments are read.
+
+* Every option may also come from an environment variable ``TASKTRONAUT_<OPTION>``
+  (``TASKTRONAUT_THREADS=4``, ``TASKTRONAUT_DRY_RUN=1``) and from a ``[tool.tasktronaut]``
+  table in the nearest ``pyproject.toml`` (``threads = 4``; a ``[tool.tasktronaut.run]``
+  sub-table applies to one command). The command line wins over the environment, which wins
+  over ``pyproject.toml``. A bad value names where it came from.
+* Negative numbers are positional arguments, not options, as iotaa reads them:
+  ``tasktronaut run location.py:main 40.1672 -105.1091``.
+* While ``run --graph`` runs, whatever steps print goes to stderr, so the DOT on stdout stays
+  clean (``run --graph > graph.dot``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import importlib
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tasktronaut.cli.errors import ENV_PREFIX, PYPROJECT_KEY, TABLE, CliError, source_of
+
+__all__ = ["PYPROJECT_KEY", "TargetCommand", "add_envvars", "default_map", "source_of_option",
+           "stdout_to_stderr"]
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def envvar_name(option: click.Option) -> str:
+    """``TASKTRONAUT_DRY_RUN`` for ``--dry-run``: the longest spelling, upper case."""
+    longest = max(option.opts + option.secondary_opts, key=len)
+    return ENV_PREFIX + longest.lstrip("-").replace("-", "_").upper()
+
+
+def add_envvars(command: click.Command) -> None:
+    """Give every option of ``command`` (and its subcommands) its ``TASKTRONAUT_`` variable."""
+    for param in command.params:
+        if isinstance(param, click.Option) and not param.envvar and not param.is_eager:
+            param.envvar = envvar_name(param)
+    for sub in getattr(command, "commands", {}).values():
+        add_envvars(sub)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` in ``start`` or a folder above it."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        toml: Any = importlib.import_module("tomllib")
+    except ModuleNotFoundError:  # Python 3.10: only with tomli installed
+        try:
+            toml = importlib.import_module("tomli")
+        except ModuleNotFoundError:
+            return {}
+    try:
+        with path.open("rb") as f:
+            data: dict[str, Any] = toml.load(f)
+    except (OSError, ValueError) as e:
+        raise CliError(f"cannot read {path}: {e}") from e
+    return data
+
+
+def _options_by_key(command: click.Command) -> dict[str, click.Option]:
+    """A command's options by their ``pyproject.toml`` key (``dry_run`` and ``dry-run``)."""
+    found = {}
+    for param in command.params:
+        if isinstance(param, click.Option) and not param.is_eager:
+            key = max(param.opts + param.secondary_opts, key=len).lstrip("-")
+            found[key] = found[key.replace("-", "_")] = param
+    return found
+
+
+def default_map(group: click.Group, start: Path) -> tuple[dict[str, Any] | None, Path | None]:
+    """click's ``default_map`` from ``[tool.tasktronaut]`` in the nearest ``pyproject.toml``.
+
+    Keys that are not a command's name apply to every command with that option; a sub-table
+    named after a command (``[tool.tasktronaut.run]``) applies to that command only.
+    """
+    path = find_pyproject(start)
+    if path is None:
+        return None, None
+    table = _read_toml(path).get("tool", {}).get("tasktronaut")
+    if table is None:
+        return None, path
+    if not isinstance(table, dict):
+        raise CliError(f"{TABLE} in {path} must be a table")
+    shared = {k: v for k, v in table.items() if not _is_command_table(group, k, v)}
+    known: set[str] = set()
+    result = _command_defaults(group, shared, table, TABLE, path, known)
+    for key in shared:
+        _known_key(key, known, TABLE, path)
+    return result or None, path
+
+
+def _is_command_table(group: click.Command, key: str, value: Any) -> bool:
+    return isinstance(value, dict) and key in getattr(group, "commands", {})
+
+
+def _command_defaults(command: click.Command, shared: dict[str, Any], own: dict[str, Any],
+                      where: str, path: Path, known: set[str]) -> dict[str, Any]:
+    """The defaults of ``command`` (and, nested, of its subcommands)."""
+    by_key = _options_by_key(command)
+    known.update(by_key)
+    values = {by_key[k].name: v for k, v in shared.items() if k in by_key}
+    for key, value in own.items():
+        if where != TABLE and not _is_command_table(command, key, value):
+            _known_key(key, by_key, where, path)
+            values[by_key[key].name] = value
+    for name, sub in getattr(command, "commands", {}).items():
+        found = own.get(name)
+        table: dict[str, Any] = found if isinstance(found, dict) else {}
+        label = f"[tool.tasktronaut.{name}]" if where == TABLE else f"{where[:-1]}.{name}]"
+        nested = _command_defaults(sub, shared, table, label, path, known)
+        if nested:
+            values[name] = nested
+    return values
+
+
+def _known_key(key: str, known: Any, where: str, path: Path) -> None:
+    if key in known:
+        return
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise CliError(f"{where} in {path}: no option '{key}'{hint}")
+
+
+def source_of_option(ctx: click.Context, name: str) -> str:
+    """:func:`~tasktronaut.cli.errors.source_of` for the parameter called ``name``."""
+    param = next((p for p in ctx.command.params if p.name == name), None)
+    return source_of(ctx, param)
+
+
+class TargetCommand(click.Command):
+    """A command whose positional arguments may be negative numbers (``-105.1091``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if any(_NEGATIVE_NUMBER.match(a) for a in args):
+            args = self._numbers_as_arguments(args)
+        return super().parse_args(ctx, args)
+
+    def _numbers_as_arguments(self, args: list[str]) -> list[str]:
+        """The options first, then ``--``, then the positional arguments in their order."""
+        takes_value = {
+            name for p in self.params if isinstance(p, click.Option)
+            and not p.is_flag and not p.count for name in p.opts + p.secondary_opts
+        }
+        options: list[str] = []
+        positional: list[str] = []
+        tokens = iter(args)
+        for token in tokens:
+            if token == "--":
+                positional.extend(tokens)
+            elif _NEGATIVE_NUMBER.match(token) or not token.startswith("-") or token == "-":
+                positional.append(token)
+            else:
+                options.append(token)
+                value = next(tokens, None) if token in takes_value else None
+                if value is not None:
+                    options.append(value)
+        return [*options, "--", *positional]
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(enabled: bool) -> Iterator[None]:
+    """While the block runs, send what is printed to stdout (by this process, its threads and
+    the worker processes it starts) to stderr instead."""
+    if not enabled:
+        yield
+        return
+    saved = None
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        if sys.stdout.fileno() == 1:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
