@@ -17,7 +17,7 @@ from typing import Any
 
 from tasktronaut.background import schedules as _schedules
 from tasktronaut.background.handle import Backend, RunHandle
-from tasktronaut.background.queue import RunRecord, SQLiteQueue, Status
+from tasktronaut.background.queue import QueuedRun, SQLiteQueue, Status
 from tasktronaut.background.schedules import Clock, FakeClock, Schedule, SystemClock
 from tasktronaut.background.targets import Call, call_of, identifier_of
 from tasktronaut.background.worker import Worker
@@ -29,8 +29,8 @@ __all__ = [
     "Call",
     "Clock",
     "FakeClock",
+    "QueuedRun",
     "RunHandle",
-    "RunRecord",
     "SQLiteQueue",
     "Schedule",
     "Status",

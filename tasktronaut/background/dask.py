@@ -19,8 +19,9 @@ import time
 from typing import Any
 
 from tasktronaut.background import runner
-from tasktronaut.background.queue import RunRecord, Status, check_settings, new_identifier
+from tasktronaut.background.queue import QueuedRun, Status, check_settings, new_identifier
 from tasktronaut.background.targets import Call
+from tasktronaut.engine.facts import RunRecord
 
 _PREFIX = "tasktronaut-run-"
 
@@ -65,7 +66,7 @@ class DaskBackend:
     def _future(self, identifier: str) -> Any:
         return self._futures[identifier]
 
-    def get(self, identifier: str) -> RunRecord | None:
+    def get(self, identifier: str) -> QueuedRun | None:
         """The run's record, from its task's future (None for a run this backend object
         did not submit: Dask keeps an outcome only for the client that asked for it)."""
         known = self._calls.get(identifier)
@@ -81,13 +82,13 @@ class DaskBackend:
             status, error = Status.FAILED, repr(future.exception())
         elif future.status == "cancelled":
             status = Status.CANCELLED
-        return RunRecord(identifier, call, settings, status, submitted, None, None, None,
+        return QueuedRun(identifier, call, settings, status, submitted, None, None, None,
                          self._cancel_event(identifier).is_set(), 1, error, None)
 
     def _cancel_event(self, identifier: str) -> Any:
         return _distributed().Event(f"tasktronaut-cancel-{identifier}", client=self.client)
 
-    def request_cancel(self, identifier: str) -> RunRecord:
+    def request_cancel(self, identifier: str) -> QueuedRun:
         """Ask the running task to cancel its run."""
         self._cancel_event(identifier).set()
         found = self.get(identifier)
@@ -103,6 +104,13 @@ class DaskBackend:
         if identifier not in self._futures or self._future(identifier).status != "finished":
             return {}
         return dict(self._future(identifier).result()["steps"])
+
+    def run_record(self, identifier: str) -> RunRecord | None:
+        """The run record the finished task reported."""
+        if identifier not in self._futures or self._future(identifier).status != "finished":
+            return None
+        data = self._future(identifier).result().get("record")
+        return None if data is None else RunRecord.from_data(data)
 
 
 def perform(target: str, call_json: str, settings: dict[str, Any], identifier: str,

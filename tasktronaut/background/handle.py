@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
-from tasktronaut.background.queue import RunRecord, Status
+from tasktronaut.background.queue import QueuedRun, Status
 from tasktronaut.background.targets import Call
+from tasktronaut.engine.facts import RunRecord
 from tasktronaut.errors import ArgumentError
 
 
@@ -18,16 +19,20 @@ class Backend(Protocol):
         """Queue a run; return its identifier."""
         ...
 
-    def get(self, identifier: str) -> RunRecord | None:
+    def get(self, identifier: str) -> QueuedRun | None:
         """The run's record, or None if the backend knows no such run."""
         ...
 
-    def request_cancel(self, identifier: str) -> RunRecord:
+    def request_cancel(self, identifier: str) -> QueuedRun:
         """Ask for the run to be cancelled."""
         ...
 
     def steps(self, identifier: str) -> dict[str, Any]:
         """The run's completed process steps and their results, as far as known."""
+        ...
+
+    def run_record(self, identifier: str) -> RunRecord | None:
+        """The facts of the run's last attempt, once it has run."""
         ...
 
 
@@ -46,8 +51,9 @@ class RunHandle:
         return f"RunHandle({self.id!r}, {self.status().value})"
 
     @property
-    def record(self) -> RunRecord:
-        """What the backend records about the run (status, times, worker, error)."""
+    def info(self) -> QueuedRun:
+        """What the backend knows about the run: status, target and arguments, times, the
+        worker, how many times it was taken, the error line of a failed run."""
         found = self.backend.get(self.id)
         if found is None:
             raise ArgumentError(f"no background run '{self.id}' in {self.backend!r}",
@@ -56,7 +62,7 @@ class RunHandle:
 
     def status(self) -> Status:
         """Queued, running, succeeded, failed or cancelled."""
-        return self.record.status
+        return self.info.status
 
     @property
     def ready(self) -> bool:
@@ -72,6 +78,13 @@ class RunHandle:
     def steps(self) -> dict[str, Any]:
         """The completed process steps recorded for the run, with their results."""
         return self.backend.steps(self.id)
+
+    @property
+    def record(self) -> RunRecord | None:
+        """The run record of the run's last attempt (its facts: per node its state,
+        attempts, durations and error; see :mod:`tasktronaut.engine.facts`), once a worker
+        has run it; None before."""
+        return self.backend.run_record(self.id)
 
     def wait(self, timeout: float | None = None, poll: float = 0.2) -> Status:
         """Block until the run has ended and return how; ``TimeoutError`` after ``timeout``."""

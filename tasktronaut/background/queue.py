@@ -22,6 +22,8 @@ import attrs
 
 from tasktronaut.background.tables import Database
 from tasktronaut.background.targets import Call
+from tasktronaut.engine import facts
+from tasktronaut.engine.facts import RunRecord
 from tasktronaut.errors import ArgumentError
 from tasktronaut.state import DEFAULT_TTL, Lease, SQLiteStore
 
@@ -50,7 +52,7 @@ _COLUMNS = ("id, target, call, settings, status, submitted, started, finished, o
 
 
 @attrs.frozen
-class RunRecord:
+class QueuedRun:
     """What the queue knows about one background run."""
 
     id: str
@@ -70,7 +72,7 @@ class RunRecord:
     """The schedule that submitted it, if any."""
 
     @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> RunRecord:
+    def from_row(cls, row: tuple[Any, ...]) -> QueuedRun:
         (ident, target, call, settings, status, submitted, started, finished, owner, pid,
          host, _beat, cancel, attempts, error, schedule) = row
         worker = f"{pid}@{host}" if owner is not None or pid is not None else None
@@ -153,13 +155,13 @@ class SQLiteQueue:
         self.db.write(put)
         return ident
 
-    def get(self, identifier: str) -> RunRecord | None:
+    def get(self, identifier: str) -> QueuedRun | None:
         """The record of one run (None if the queue has none of that identifier)."""
         row = self.db.read(lambda conn: conn.execute(
             f"SELECT {_COLUMNS} FROM bg_runs WHERE id = ?", (identifier,)).fetchone())
-        return None if row is None else RunRecord.from_row(row)
+        return None if row is None else QueuedRun.from_row(row)
 
-    def runs(self, status: Status | str | None = None) -> list[RunRecord]:
+    def runs(self, status: Status | str | None = None) -> list[QueuedRun]:
         """All runs (or those with ``status``), oldest submission first."""
         args: tuple[str, ...] = ()
         if status is None:
@@ -168,9 +170,9 @@ class SQLiteQueue:
             sql = f"SELECT {_COLUMNS} FROM bg_runs WHERE status = ? ORDER BY submitted, id"
             args = (Status(status).value,)
         rows = self.db.read(lambda conn: conn.execute(sql, args).fetchall())
-        return [RunRecord.from_row(row) for row in rows]
+        return [QueuedRun.from_row(row) for row in rows]
 
-    def request_cancel(self, identifier: str) -> RunRecord:
+    def request_cancel(self, identifier: str) -> QueuedRun:
         """Ask for a run to be cancelled: a queued one is at once, a running one by its
         worker (which sees the request at its next heartbeat)."""
         now = time.time()
@@ -188,7 +190,7 @@ class SQLiteQueue:
                                 name="identifier", value=identifier)
         return found
 
-    def claim(self, lease: Lease) -> RunRecord | None:
+    def claim(self, lease: Lease) -> QueuedRun | None:
         """Take the oldest queued run, or a running one whose worker is gone, for ``lease``."""
 
         def take(conn: sqlite3.Connection) -> str | None:
@@ -238,6 +240,10 @@ class SQLiteQueue:
     def steps(self, identifier: str) -> dict[str, Any]:
         """The completed process steps recorded for run ``identifier``, with results."""
         return self.store.completed(identifier)
+
+    def run_record(self, identifier: str) -> RunRecord | None:
+        """The facts of run ``identifier``'s last attempt, kept with the state file."""
+        return facts.load(self.store, identifier)
 
     def forget(self, identifier: str) -> bool:
         """Remove a finished run's queue entry (its completion records stay)."""

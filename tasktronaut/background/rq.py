@@ -16,8 +16,9 @@ import time
 from typing import Any
 
 from tasktronaut.background import runner
-from tasktronaut.background.queue import RunRecord, Status, check_settings, new_identifier
+from tasktronaut.background.queue import QueuedRun, Status, check_settings, new_identifier
 from tasktronaut.background.targets import Call
+from tasktronaut.engine.facts import RunRecord
 from tasktronaut.errors import ArgumentError
 
 QUEUE = "tasktronaut"
@@ -79,7 +80,7 @@ class RQBackend:
                            failure_ttl=7 * 86400, meta={"submitted": time.time()})
         return ident
 
-    def get(self, identifier: str) -> RunRecord | None:
+    def get(self, identifier: str) -> QueuedRun | None:
         """The run's record, from its RQ job."""
         from rq.exceptions import NoSuchJobError
         from rq.job import Job
@@ -98,13 +99,13 @@ class RQBackend:
             text = (latest.exc_string or "") if latest is not None else ""
             error = text.strip().splitlines()[-1] if text.strip() else "the job failed"
         target, call_json = job.args[0], job.args[1]
-        return RunRecord(identifier, Call.from_json(target, call_json), job.args[2], status,
+        return QueuedRun(identifier, Call.from_json(target, call_json), job.args[2], status,
                          job.meta.get("submitted", 0.0), _stamp(job.started_at),
                          _stamp(job.ended_at), job.worker_name,
                          bool(self.connection.exists(CANCEL_KEY.format(identifier))),
                          1, error, None)
 
-    def request_cancel(self, identifier: str) -> RunRecord:
+    def request_cancel(self, identifier: str) -> QueuedRun:
         """Ask the job to cancel its run; a job that has not started is cancelled at once."""
         from rq.job import Job
 
@@ -129,6 +130,19 @@ class RQBackend:
         except NoSuchJobError:
             return {}
         return dict(result["steps"]) if isinstance(result, dict) else {}
+
+
+    def run_record(self, identifier: str) -> RunRecord | None:
+        """The run record the finished job reported."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        try:
+            result = Job.fetch(identifier, connection=self.connection).return_value()
+        except NoSuchJobError:
+            return None
+        data = result.get("record") if isinstance(result, dict) else None
+        return None if data is None else RunRecord.from_data(data)
 
 
 def _stamp(moment: Any) -> float | None:

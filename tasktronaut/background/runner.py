@@ -11,8 +11,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from tasktronaut.background import targets
 from tasktronaut.background.queue import Status
+from tasktronaut.engine import facts
 from tasktronaut.model.node import Node, NodeStatus, traverse
 from tasktronaut.state import StateStore, open_store
 
@@ -36,6 +39,17 @@ def failure_summary(root: Node) -> str:
     return f"'{first.taskname}' failed: {first.error}{more}"
 
 
+def run(root: Node, identifier: str, store: Any, settings: dict[str, Any]) -> Node:
+    """Run ``root`` on ``store`` with the facts observer, and keep the run record with the
+    store under ``identifier`` (a process keeps it itself; a task graph has no identifier)."""
+    observer = facts.RunFacts(run_id=identifier)
+    ran = root.run(state=store, observers=[observer], **settings)
+    record = observer.record
+    if record is not None and record.identifier is None:
+        facts.save(store, attrs.evolve(record, identifier=identifier))
+    return ran
+
+
 def cancel_when_started(root: Node) -> bool:
     """Cancel ``root``'s run if it has started; False if it has not yet (try again)."""
     session = root._session
@@ -47,7 +61,8 @@ def cancel_when_started(root: Node) -> bool:
 
 def perform(call: targets.Call, identifier: str, settings: dict[str, Any], state: Any,
             should_cancel: Callable[[], bool], poll: float = 0.2) -> dict[str, Any]:
-    """Build and run the call; return ``{"status", "error", "steps"}`` (JSON data)."""
+    """Build and run the call; return ``{"status", "error", "steps", "record"}`` (JSON
+    data; ``record`` is the run record's data)."""
     store: StateStore = open_store(state)
     root = targets.build(call, identifier)
     finished = threading.Event()
@@ -64,14 +79,16 @@ def perform(call: targets.Call, identifier: str, settings: dict[str, Any], state
     try:
         if should_cancel():
             return {"status": Status.CANCELLED.value, "error": None, "steps": {}}
-        ran = root.run(state=store, **settings)
+        ran = run(root, identifier, store, settings)
     finally:
         finished.set()
         watcher.join()
     status, error = outcome(ran, cancelled.is_set())
     try:
         steps = store.completed(identifier)
+        record = facts.load(store, identifier)
     finally:
         if state is None or not isinstance(state, StateStore):
             store.close()
-    return {"status": status.value, "error": error, "steps": steps}
+    return {"status": status.value, "error": error, "steps": steps,
+            "record": None if record is None else record.to_data()}

@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from tasktronaut.background import runner, targets
-from tasktronaut.background.queue import RunRecord, SQLiteQueue, Status
+from tasktronaut.background.queue import QueuedRun, SQLiteQueue, Status
 from tasktronaut.background.schedules import Clock, SystemClock, fire_due
 from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import log
@@ -32,7 +32,7 @@ from tasktronaut.state import DEFAULT_TTL, Lease, LeaseError
 class _Active:
     """A run this worker is executing."""
 
-    record: RunRecord
+    record: QueuedRun
     thread: threading.Thread | None = None
     root: Node | None = None
     cancelled: bool = False
@@ -167,7 +167,7 @@ class Worker:
             active.cancelled = True
             log.warning("worker: cancelled run %s", active.record.id)
 
-    def _start(self, record: RunRecord) -> None:
+    def _start(self, record: QueuedRun) -> None:
         active = _Active(record)
         thread = threading.Thread(target=self._execute, args=(active,), daemon=True,
                                   name=f"tasktronaut-run-{record.id}")
@@ -199,7 +199,7 @@ class Worker:
         except Exception as exc:
             return Status.FAILED, f"{type(exc).__name__}: {exc}"
 
-    def _conclude(self, record: RunRecord, status: Status | None, error: str | None) -> None:
+    def _conclude(self, record: QueuedRun, status: Status | None, error: str | None) -> None:
         if status is not None and self.queue.finish(record.id, self.lease.owner, status, error):
             self.completed += 1
             log.info("worker: run %s %s%s", record.id, status.value,
@@ -212,6 +212,6 @@ class Worker:
         active.root = root
         if record.cancel_requested:
             return Status.CANCELLED, None
-        root = root.run(state=self.queue.store, **record.settings)
+        root = runner.run(root, record.id, self.queue.store, record.settings)
         return runner.outcome(root, active.cancelled)
 

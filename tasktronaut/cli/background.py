@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import click
 
-from tasktronaut.background import RunHandle, RunRecord, SQLiteQueue, Status, Worker, schedules
+from tasktronaut.background import QueuedRun, RunHandle, SQLiteQueue, Status, Worker, schedules
 from tasktronaut.background.targets import Call, call_of
 from tasktronaut.cli.errors import CliError, reporting
 from tasktronaut.cli.progress import logging_to_stderr
@@ -73,7 +73,7 @@ def _call(target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
     return attrs.evolve(call, target=f"{module}:{name}")
 
 
-def _record(backend: Any, identifier: str) -> RunRecord:
+def _record(backend: Any, identifier: str) -> QueuedRun:
     found = backend.get(identifier)
     if found is None:
         raise CliError(f"no background run '{identifier}'")
@@ -86,7 +86,7 @@ def _when(moment: float | None) -> str:
     return datetime.fromtimestamp(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _line(record: RunRecord) -> str:
+def _line(record: QueuedRun) -> str:
     text = f"{record.id}  {record.status.value:<9}  {record.call.target}  " \
            f"submitted {_when(record.submitted)}"
     if record.finished is not None:

@@ -34,9 +34,11 @@ def test_a_run_submitted_to_a_local_cluster_is_waited_for(client: Any, tmp_path:
     assert handle.wait(60) is Status.SUCCEEDED
     assert lines(out) == ["d1 step-0", "d1 step-1", "d1 step-2"]
     assert handle.steps["step-2"] == 2
+    assert handle.record is not None
+    assert handle.record.identifier == "d1"
     failed = submit(Failing, backend=backend, identifier="d2")
     assert failed.wait(60) is Status.FAILED
-    assert "no luck" in (failed.record.error or "")
+    assert "no luck" in (failed.info.error or "")
 
 
 def test_a_dask_run_can_be_cancelled(client: Any, tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ def test_handle_status_steps_record_and_wait(db: Path, tmp_path: Path) -> None:
     out = str(tmp_path / "out")
     handle = submit(Appender, state=db, identifier="h1", out=out, steps=3, pause=0.05)
     assert (handle.id, handle.ready, handle.done) == ("h1", False, False)
+    assert handle.record is None  # nothing has run yet
     with pytest.raises(TimeoutError, match=r"'h1' is still queued after 0\.1s"):
         handle.wait(timeout=0.1)
     worker = Worker(db, poll=0.05).start()
@@ -57,13 +58,18 @@ def test_handle_status_steps_record_and_wait(db: Path, tmp_path: Path) -> None:
     assert handle.done
     assert {k: v for k, v in handle.steps.items() if k.startswith("step")} == {
         "step-0": 0, "step-1": 1, "step-2": 2}
-    record = handle.record
+    record = handle.info
     assert record.call.kwargs == {"out": out, "steps": 3, "pause": 0.05}
     assert record.started is not None
     assert record.finished is not None
     assert record.worker == f"{os.getpid()}@{os.uname().nodename}"
     assert (record.attempts, record.error) == (1, None)
     assert lines(out) == ["h1 step-0", "h1 step-1", "h1 step-2"]
+    facts = handle.record  # the run record of the observability facts
+    assert facts is not None
+    assert (facts.run_id, facts.identifier, facts.ready) == ("h1", "h1", True)
+    assert facts.arguments == {"out": out, "steps": 3, "pause": 0.05}
+    assert [n.state for n in facts.nodes if n.name.startswith("step")] == ["ready"] * 3
 
 
 def test_a_failed_run_says_what_failed_and_can_be_resubmitted(db: Path) -> None:
@@ -72,8 +78,8 @@ def test_a_failed_run_says_what_failed_and_can_be_resubmitted(db: Path) -> None:
         submit(Failing, state=db, identifier="f1")
     Worker(db, poll=0.05).run(until_idle=True)
     assert handle.status() is Status.FAILED
-    assert handle.record.error is not None
-    assert "no luck" in handle.record.error
+    assert handle.info.error is not None
+    assert "no luck" in handle.info.error
     assert submit(Failing, state=db, identifier="f1").status() is Status.QUEUED
 
 
@@ -85,6 +91,8 @@ def test_tasks_and_built_nodes_can_be_submitted(db: Path, tmp_path: Path) -> Non
     assert from_node.id == "built"
     Worker(db, poll=0.05).run(until_idle=True)
     assert from_task.ready
+    assert from_task.record is not None
+    assert from_task.record.identifier == from_task.id
     assert path.read_text() == "done\n"
     assert from_node.ready
     assert lines(tmp_path / "out") == ["built step-0"]
@@ -132,7 +140,7 @@ def test_a_worker_killed_with_kill_9_is_taken_over_and_its_run_resumed(db: Path,
     assert second.wait(60) == 0
     assert handle.status() is Status.SUCCEEDED
     assert lines(out) == [f"k9 step-{i}" for i in range(6)]  # each step exactly once
-    assert handle.record.attempts == 2
+    assert handle.info.attempts == 2
     queue.close()
 
 

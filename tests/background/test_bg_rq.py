@@ -39,6 +39,9 @@ def test_submit_returns_at_once_and_an_rq_worker_runs_it(redis_url: str,
     assert _rq_worker(redis_url, "--burst").wait(120) == 0
     assert handle.wait(10) is Status.SUCCEEDED
     assert handle.steps["step-1"] == 1
+    assert handle.record is not None
+    assert handle.record.identifier == "r4"
+    assert handle.record.ready
     assert sorted(lines(out)) == sorted(f"r{i} step-{s}" for i in range(5) for s in range(2))
 
 
@@ -56,7 +59,7 @@ def test_a_failure_is_reported_with_its_reason(redis_url: str) -> None:
     handle = submit(Failing, backend=redis_url, identifier="bad")
     assert _rq_worker(redis_url, "--burst").wait(120) == 0
     assert handle.wait(10) is Status.FAILED
-    assert "no luck" in (handle.record.error or "")
+    assert "no luck" in (handle.info.error or "")
 
 
 def test_cancel_from_another_process_through_rq(redis_url: str, tmp_path: Path) -> None:
