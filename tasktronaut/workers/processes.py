@@ -85,11 +85,10 @@ def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection,
                  parent: int | None = None) -> None:
     """A worker process: run jobs from the pipe, send back (ok, value) or (error, text).
 
-    Ctrl-C and SIGTERM are for the driver (a service manager sends SIGTERM to the whole
-    process group): workers ignore both, finish their step within the driver's grace period,
-    and are stopped by the driver. Closing the driver's end of the pipe here means a worker
-    whose driver dies sees the pipe close and exits; a worker busy with a job when its driver
-    dies is killed with it (see :func:`_die_with`).
+    Ctrl-C and SIGTERM are for the driver (they reach the whole process group): workers ignore
+    both and are stopped by the driver after its grace. Closing the driver's end of the pipe
+    here means a worker whose driver dies sees the pipe close and exits; a worker busy with a
+    job when its driver dies is killed with it (see :func:`_die_with`).
     """
     if parent is not None:
         _die_with(parent)
