@@ -183,6 +183,14 @@ def test_stop_hands_back_what_does_not_finish_within_the_grace(db: Path,
     until(lambda: handle.status() is Status.RUNNING, what="the run to start")
     assert worker.stop(grace=0.0) == ["g1"]
     assert handle.status() is Status.QUEUED
+    # The stopped worker's thread still runs the process and holds its run lease: the next
+    # worker is refused until it ends, then resumes from the records it left.
+    successor = Worker(db, poll=0.05).start()
+    try:
+        assert handle.wait(60) is Status.SUCCEEDED
+    finally:
+        successor.stop()
+    assert lines(out) == [f"g1 step-{i}" for i in range(4)]  # no step ran twice
 
 
 def test_target_names_for_workers_elsewhere() -> None:
