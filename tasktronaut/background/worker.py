@@ -130,10 +130,10 @@ class Worker:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         due = time.monotonic() + (self.grace if grace is None else grace)
-        for active in list(self._active.values()):
-            if active.thread is not None:
-                active.thread.join(max(0.0, due - time.monotonic()))
-                self._heartbeat()
+        while self.active and time.monotonic() < due:
+            self._wake.clear()
+            self._heartbeat()  # keeps the leases, and still acts on cancel requests
+            self._wake.wait(max(0.0, min(self.poll, due - time.monotonic())))
         handed = []
         for ident in self.active:
             if self.queue.hand_back(ident, self.lease.owner):

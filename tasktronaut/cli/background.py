@@ -195,6 +195,9 @@ def worker(concurrency: int, poll: float, grace: float, burst: bool, state_value
         if concurrency < 1:
             raise CliError(f"--concurrency must be at least 1, got {concurrency}")
         if rq_url is not None:
+            if concurrency != 1:
+                raise CliError("--concurrency applies to the embedded queue; with --rq, start "
+                               "one worker per run at a time")
             from tasktronaut.background.rq import work
 
             work(rq_url, burst=burst)

@@ -49,6 +49,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         (("submit", target("Appender"), "--state", db), "missing argument 'out'"),
         (("status", "nope", "--state", db), "no state file at"),
         (("worker", "--concurrency", "0", "--state", db), "--concurrency must be at least 1"),
+        (("worker", "--concurrency", "2", "--rq", "redis://127.0.0.1:1/0"),
+         "--concurrency applies to the embedded queue"),
         (("schedule", "add", "n", target("Once"), "--arg", "out=x", "--arg", "pause=0",
           "--cron", "bad", "--state", db), "cron must be a cron expression"),
         (("schedule", "add", "n", target("Once"), "--arg", "out=x", "--arg", "pause=0",
