@@ -271,13 +271,15 @@ class Builder:
         sources = resolve_inputs(compiler.session.registry, run, scope, name, inputs,
                                  accepts_all, names)
         if required:
-            check_required(required, name, {**kwargs, **sources}, scope.kwargs)
+            check_required(required, name, {**kwargs, **sources} if sources else kwargs,
+                           scope.kwargs)
         desc = explicit or scope.description or label.rpartition(".")[2]
-        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key,
-                        inputs={p: n.taskname for p, n in sources.items()})
+        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key)
         run.keys.append(key)
         before = self._block.requires()
-        before += tuple(n for n in sources.values() if n not in before)
+        if sources:
+            call.inputs = {p: n.taskname for p, n in sources.items()}
+            before += tuple(n for n in sources.values() if n not in before)
         declared = None
         if opts.asset is not None:
             declared = check_assets(call_with(opts.asset, scope.kwargs), name)

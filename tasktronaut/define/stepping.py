@@ -4,6 +4,7 @@ that a mistake names both steps before anything runs."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -16,7 +17,16 @@ from tasktronaut.model.options import ExecutorKind, TaskOptions
 
 def is_async(func: Any) -> bool:
     """Whether calling ``func`` gives a coroutine (an ``async def`` function or method)."""
-    return inspect.iscoroutinefunction(getattr(func, "__func__", func))
+    target = getattr(func, "__func__", func)
+    try:
+        return _is_coroutine_function(target)
+    except TypeError:  # not hashable: ask every time
+        return inspect.iscoroutinefunction(target)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_coroutine_function(target: Any) -> bool:
+    return inspect.iscoroutinefunction(target)
 
 
 def step_options(func: Any, base: TaskOptions, given: dict[str, Any]) -> TaskOptions:
@@ -38,6 +48,8 @@ def resolve_inputs(registry: dict[str, Any], run: ProcessRun, scope: Any, step: 
                    names: frozenset[str]) -> dict[str, Node]:
     """The earlier step node behind each input; a missing, ambiguous or unwanted source is
     an error naming both steps."""
+    if not inputs:
+        return {}
     if not isinstance(inputs, dict):
         raise ArgumentError(f"step '{step}': inputs must be a dict of parameter names to "
                             f"earlier steps, got {inputs!r}", name="inputs", value=inputs)
