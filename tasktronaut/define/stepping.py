@@ -8,11 +8,12 @@ import functools
 import inspect
 from typing import Any
 
-from tasktronaut.define.signature import callable_name
+from tasktronaut.define.signature import call_with, callable_name, check_item
 from tasktronaut.define.steps import ProcessRun, function_key
 from tasktronaut.errors import ArgumentError
 from tasktronaut.model.node import Node
 from tasktronaut.model.options import ExecutorKind, TaskOptions
+from tasktronaut.state.fingerprint import canonical, item_key
 
 
 def is_async(func: Any) -> bool:
@@ -91,3 +92,28 @@ def _label(source: Any, definition: Any = None) -> str:
     if isinstance(source, str):
         return f"'{source}'"
     return callable_name(source, definition)
+
+
+def each_item(item: Any, key: Any, func: Any) -> tuple[dict[str, Any], str | None, str]:
+    """An ``each`` item's arguments, description and record-key segment."""
+    if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
+        data, description = check_item(item[:2], func, "each")
+        return data, description, item_key(canonical(item[2]))
+    data, description = check_item(item, func, "each")
+    return data, description, _item_segment(data, key, func)
+
+
+def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
+    """An ``each`` item's part of its steps' record keys: its content, or its key."""
+    if key is None:
+        return item_key(data)
+    if isinstance(key, str) and not callable(key):
+        if key not in data:
+            raise ArgumentError(
+                f"each: key={key!r} is not a field of the item {data!r} of "
+                f"{callable_name(func, None)}", name="key", value=key)
+        return item_key(canonical(data[key]))
+    if not callable(key):
+        raise ArgumentError(f"each: key must be an item field's name or a function, got "
+                            f"{key!r}", name="key", value=key)
+    return item_key(canonical(call_with(key, data, "each key")))
