@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from tasktronaut.define.decorators import BoundTaskFunction, TaskFunction, options_of
+from tasktronaut.define.dynamic import dynamic_each
 from tasktronaut.define.reading import ALL_OPTIONS, execution_mode, note_read
 from tasktronaut.define.session import Session, current_session
 from tasktronaut.define.signature import (
@@ -38,7 +39,7 @@ from tasktronaut.define.signature import (
     type_name,
     user_code,
 )
-from tasktronaut.define.stepping import resolve_inputs, step_options
+from tasktronaut.define.stepping import each_item, resolve_inputs, step_options
 from tasktronaut.define.steps import (
     ExecutionMode,
     ProcessRun,
@@ -54,7 +55,7 @@ from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.freshness import expand_ready, stale
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
 from tasktronaut.model.options import DEFAULT_OPTIONS, ExecutorKind
-from tasktronaut.state.fingerprint import arguments_of, canonical, item_key
+from tasktronaut.state.fingerprint import arguments_of, item_key
 
 if TYPE_CHECKING:
     from tasktronaut.define.process import ProcessDefinition
@@ -271,13 +272,15 @@ class Builder:
         sources = resolve_inputs(compiler.session.registry, run, scope, name, inputs,
                                  accepts_all, names)
         if required:
-            check_required(required, name, {**kwargs, **sources}, scope.kwargs)
+            check_required(required, name, {**kwargs, **sources} if sources else kwargs,
+                           scope.kwargs)
         desc = explicit or scope.description or label.rpartition(".")[2]
-        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key,
-                        inputs={p: n.taskname for p, n in sources.items()})
+        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key)
         run.keys.append(key)
         before = self._block.requires()
-        before += tuple(n for n in sources.values() if n not in before)
+        if sources:
+            call.inputs = {p: n.taskname for p, n in sources.items()}
+            before += tuple(n for n in sources.values() if n not in before)
         declared = None
         if opts.asset is not None:
             declared = check_assets(call_with(opts.asset, scope.kwargs), name)
@@ -336,7 +339,8 @@ class Builder:
             self._close(child)
 
     def each(self, func: Callable[..., Any], description: str | None = None,
-             key: Callable[..., Any] | str | None = None) -> Iterator[Builder]:
+             key: Callable[..., Any] | str | None = None, *, dynamic: bool = False,
+             limit: int | None = None) -> Iterator[Builder]:
         """One sub-block per item ``func`` yields: a dict, a ``(dict, description)`` pair or a
         ``(dict, description, key)`` triple.
 
@@ -346,7 +350,15 @@ class Builder:
         the third element of a triple, or ``key`` (an item field's name, or a function
         called with the item's arguments). Reordering, inserting or removing items then
         resumes exactly the items that match.
+
+        ``dynamic=True`` fans out at run time, over what earlier steps produced: the loop
+        body runs once, as a template, and is added once per item when the steps before
+        the block have completed (``func`` may take ``context`` to read their results; at
+        most ``limit`` items, 10,000 by default). See :mod:`tasktronaut.define.dynamic`.
         """
+        if dynamic:
+            yield from dynamic_each(self, func, description, key, limit)  # type: ignore[misc]
+            return
         phase = f"in each {callable_name(func, self._compiler.run.definition)}"
         items = user_code(phase, call_with, func, self._scope.kwargs, "each")
         try:
@@ -361,7 +373,7 @@ class Builder:
             item = user_code(phase, next, iterator, _DONE)
             if item is _DONE:
                 return
-            data, item_description, segment = _each_item(item, key, func)
+            data, item_description, segment = each_item(item, key, func)
             child = self._open(mode, data, item_description or description, segment)
             try:
                 yield child
@@ -434,31 +446,6 @@ def _step_name(description: str | None, decorated: str | None, label: str,
     if decorated:
         return f"{decorated} ({scope.label})" if scope.items else decorated
     return f"{label}({scope.label})" if scope.items else label
-
-
-def _each_item(item: Any, key: Any, func: Any) -> tuple[dict[str, Any], str | None, str]:
-    """An ``each`` item's arguments, description and record-key segment."""
-    if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
-        data, description = check_item(item[:2], func, "each")
-        return data, description, item_key(canonical(item[2]))
-    data, description = check_item(item, func, "each")
-    return data, description, _item_segment(data, key, func)
-
-
-def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
-    """An ``each`` item's part of its steps' record keys: its content, or its key."""
-    if key is None:
-        return item_key(data)
-    if isinstance(key, str) and not callable(key):
-        if key not in data:
-            raise ArgumentError(
-                f"each: key={key!r} is not a field of the item {data!r} of "
-                f"{callable_name(func, None)}", name="key", value=key)
-        return item_key(canonical(data[key]))
-    if not callable(key):
-        raise ArgumentError(f"each: key must be an item field's name or a function, got "
-                            f"{key!r}", name="key", value=key)
-    return item_key(canonical(call_with(key, data, "each key")))
 
 
 def build_process(definition: type[ProcessDefinition], identifier: str | None,

@@ -4,6 +4,7 @@ step ``Context``, the step action, and the picklable job for worker processes.""
 from __future__ import annotations
 
 import enum
+import functools
 import pickle
 import threading
 import time
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
 def function_key(func: Any) -> str:
     """A name for the function behind a step that is the same in every process."""
     target = getattr(func, "__func__", func)
+    try:
+        return _function_key(target)
+    except TypeError:  # not hashable: work it out every time
+        return _function_key.__wrapped__(target)
+
+
+@functools.lru_cache(maxsize=4096)
+def _function_key(target: Any) -> str:
     module = getattr(target, "__module__", None) or ""
     return f"{module}:{getattr(target, '__qualname__', None) or repr(target)}"
 

@@ -79,6 +79,34 @@ class Schedule:
         for node in ready:
             self._push(node)
 
+    def extend(self, nodes: Sequence[Node], join: Node, exits: Sequence[Node]) -> None:
+        """Nodes added to the running graph (requirements first), before ``join``: it now
+        also waits for ``exits``. Call it before releasing the node that made them."""
+        if self._heap is not None:
+            base = len(self._rank)
+            self._rank.update((id(n), base + i) for i, n in enumerate(nodes))
+        ready = []
+        for node in nodes:
+            if node.status is _ALREADY:
+                continue
+            self.remaining += 1
+            node._dependents = None
+            pending = 0
+            for dep in node._deps or ():
+                if dep.status is not _ALREADY:
+                    pending += 1
+                    _wait(dep, node)
+            node._pending = pending
+            if not pending:
+                ready.append(node)
+        join._deps = (*(join._deps or ()), *exits)
+        for exit_node in exits:
+            if exit_node.status is not _ALREADY:
+                join._pending += 1
+                _wait(exit_node, join)
+        for node in ready:
+            self._push(node)
+
     def _push(self, node: Node) -> None:
         heap = self._heap
         if heap is None:
@@ -139,6 +167,17 @@ class Schedule:
 
     def __len__(self) -> int:
         return len(self.queue) + len(self._heap or ())
+
+
+def _wait(dep: Node, node: Node) -> None:
+    """Record that ``node`` waits for ``dep`` (one dependent is kept without a list)."""
+    dependents = dep._dependents
+    if dependents is None:
+        dep._dependents = node
+    elif isinstance(dependents, list):
+        dependents.append(node)
+    else:
+        dep._dependents = [dependents, node]
 
 
 def predicted_order(order: Sequence[Node]) -> list[Node]:
