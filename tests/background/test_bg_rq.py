@@ -11,8 +11,10 @@ from pathlib import Path
 
 from bg_flows import ROOT, Appender, Failing, Once, lines, until
 from bg_redis import redis_url
+from click.testing import CliRunner
 
 from tasktronaut.background import RunHandle, Status, submit
+from tasktronaut.cli.commands import cli
 
 __all__ = ["redis_url"]
 
@@ -43,6 +45,10 @@ def test_submit_returns_at_once_and_an_rq_worker_runs_it(redis_url: str,
     assert handle.record.identifier == "r4"
     assert handle.record.ready
     assert sorted(lines(out)) == sorted(f"r{i} step-{s}" for i in range(5) for s in range(2))
+    status = CliRunner().invoke(cli, ["status", "r4", "--rq", redis_url])
+    assert status.exit_code == 0
+    assert status.stdout.startswith("r4  succeeded")
+    assert "  done: step-1\n" in status.stdout
 
 
 def test_two_rq_workers_share_twenty_runs_and_each_runs_once(redis_url: str,
