@@ -137,3 +137,21 @@ def test_the_worker_program_serves_until_stopped(tmp_path: Path) -> None:
     assert proc.wait(30) == 0
     assert proc.stderr is not None
     assert "worker: SIGINT: starting nothing new" in proc.stderr.read()
+
+
+def test_a_worker_program_follows_a_schedule_added_on_the_command_line(tmp_path: Path) -> None:
+    db, out = tmp_path / "state.db", tmp_path / "out"
+    code, _, _ = _cli("schedule", "add", "often", target("Once"), "--arg", f"out={out}",
+                      "--arg", "pause=0", "--every", "0.3", "--state", db)
+    assert code == 0
+    proc = worker_process(db)
+    try:
+        until(lambda: len(lines(out)) >= 2, what="two fires")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    fired = lines(out)
+    assert all(f.startswith("often@") for f in fired)
+    assert len(fired) == len(set(fired))
+    code, stdout, _ = _cli("runs", "--status", "succeeded", "--state", db)
+    assert [line.split()[0] for line in stdout.splitlines()] == fired
