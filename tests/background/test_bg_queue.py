@@ -195,3 +195,25 @@ def test_stop_hands_back_what_does_not_finish_within_the_grace(db: Path,
 
 def test_target_names_for_workers_elsewhere() -> None:
     assert target("Once").endswith("bg_flows.py:Once")
+
+
+def test_a_run_of_another_host_is_taken_over_only_when_its_heartbeat_is_old(db: Path) -> None:
+    from tasktronaut.state import Lease
+
+    queue = SQLiteQueue(db, lease_ttl=30)
+    submit(Once, backend=queue, identifier="remote", out="x", pause=0.0)
+    now = time.time()
+    elsewhere = Lease("far", 1, "another-host", now, now)
+    taken = queue.claim(elsewhere)
+    assert taken is not None
+    assert taken.id == "remote"
+    mine = Lease.mine()
+    assert queue.claim(mine) is None  # its worker may still be alive over there
+    queue.db.write(lambda conn: conn.execute(
+        "UPDATE bg_runs SET heartbeat = ? WHERE id = 'remote'", (now - 31,)))
+    again = queue.claim(mine)
+    assert again is not None
+    assert (again.id, again.attempts, again.worker) == (
+        "remote", 2, f"{mine.pid}@{mine.host}")
+    assert not queue.finish("remote", "far", Status.SUCCEEDED, None)  # no longer its run
+    queue.close()

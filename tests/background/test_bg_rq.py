@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from bg_flows import ROOT, Appender, Failing, Once, lines, until
+from bg_flows import ROOT, Appender, Failing, Once, lines, target, until
 from bg_redis import redis_url
 from click.testing import CliRunner
 
@@ -92,3 +92,16 @@ def test_cancel_from_another_process_through_rq(redis_url: str, tmp_path: Path) 
 def test_cancelling_a_queued_rq_run(redis_url: str) -> None:
     handle = submit(Once, backend=redis_url, out="never", pause=0.0)
     assert handle.cancel() is Status.CANCELLED
+
+
+def test_the_command_line_through_rq(redis_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    submitted = runner.invoke(cli, ["submit", target("Once"), "--arg", f"out={out}", "--arg",
+                                    "pause=0", "--id", "cli1", "--rq", redis_url])
+    assert (submitted.exit_code, submitted.stdout) == (0, "cli1\n")
+    assert _rq_worker(redis_url, "--burst").wait(120) == 0
+    waited = runner.invoke(cli, ["wait", "cli1", "--timeout", "30", "--rq", redis_url])
+    assert waited.exit_code == 0
+    assert waited.stdout.startswith("cli1  succeeded")
+    assert lines(out) == ["cli1"]
