@@ -69,12 +69,18 @@ class Worker:
         self._active: dict[str, _Active] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._hurry = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
 
     def __repr__(self) -> str:
         return f"Worker({str(self.queue.path)!r}, concurrency={self.concurrency})"
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was requested (the worker starts nothing new)."""
+        return self._stopping.is_set()
 
     @property
     def active(self) -> list[str]:
@@ -118,7 +124,10 @@ class Worker:
         return self
 
     def request_stop(self) -> None:
-        """Start nothing new; :meth:`run` returns (safe to call from a signal handler)."""
+        """Start nothing new; :meth:`run` returns (safe to call from a signal handler). A
+        second request ends the grace period of a :meth:`stop` under way at once."""
+        if self._stopping.is_set():
+            self._hurry.set()
         self._stopping.set()
         self._wake.set()
 
@@ -130,7 +139,7 @@ class Worker:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         due = time.monotonic() + (self.grace if grace is None else grace)
-        while self.active and time.monotonic() < due:
+        while self.active and time.monotonic() < due and not self._hurry.is_set():
             self._wake.clear()
             self._heartbeat()  # keeps the leases, and still acts on cancel requests
             self._wake.wait(max(0.0, min(self.poll, due - time.monotonic())))

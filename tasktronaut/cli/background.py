@@ -183,7 +183,7 @@ def runs(wanted: str | None, state_value: str) -> None:
               help="Seconds between looks at an idle queue.")
 @click.option("--grace", type=float, default=10.0, show_default=True, metavar="SECONDS",
               help="On SIGTERM or Ctrl-C, how long running runs may go on to finish before "
-                   "they are handed back to the queue.")
+                   "they are handed back to the queue (a second signal: at once).")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
 @_state
 @_rq
@@ -211,7 +211,12 @@ def serve(server: Worker, burst: bool) -> None:
     SIGINT; then hand back what is still running after the grace period and exit."""
 
     def stop(signum: int, _frame: Any) -> None:
-        click.echo(f"worker: {signal.Signals(signum).name}: starting nothing new", err=True)
+        name = signal.Signals(signum).name
+        if server.stopping:
+            click.echo(f"worker: {name} again: handing back what runs now", err=True)
+        else:
+            click.echo(f"worker: {name}: starting nothing new (again to hand back now)",
+                       err=True)
         server.request_stop()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -139,6 +139,25 @@ def test_the_worker_program_serves_until_stopped(tmp_path: Path) -> None:
     assert "worker: SIGINT: starting nothing new" in proc.stderr.read()
 
 
+def test_a_second_sigterm_hands_back_at_once(tmp_path: Path) -> None:
+    db, out = tmp_path / "state.db", str(tmp_path / "out")
+    _cli("submit", target("Appender"), "--arg", f"out={out}", "--arg", "steps=5",
+         "--arg", "pause=0.5", "--id", "t3", "--state", db)
+    proc = worker_process(db, "--grace", "60")
+    until(lambda: len(lines(out)) >= 1, what="a first step")
+    assert proc.stderr is not None
+    proc.send_signal(signal.SIGTERM)
+    for line in proc.stderr:
+        if "starting nothing new" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0  # not after the 60 s grace
+    assert "handed back t3" in proc.stderr.read()
+    queue = SQLiteQueue(db)
+    assert queue.get("t3").status is Status.QUEUED  # type: ignore[union-attr]
+    queue.close()
+
+
 def test_a_worker_program_follows_a_schedule_added_on_the_command_line(tmp_path: Path) -> None:
     db, out = tmp_path / "state.db", tmp_path / "out"
     code, _, _ = _cli("schedule", "add", "often", target("Once"), "--arg", f"out={out}",
