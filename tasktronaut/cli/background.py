@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -219,18 +219,19 @@ def serve(server: Worker, burst: bool) -> None:
                        err=True)
         server.request_stop()
 
+    # The handlers stay through the grace period: a second signal ends it, never the process.
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.run(until_idle=burst)
+        handed = server.stop()
+        if handed:
+            server.release_run_leases()
+            click.echo(f"worker: handed back {', '.join(handed)}", err=True)
+            sys.stderr.flush()
+            os._exit(0)  # runs still in threads of this process end with it
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-    handed = server.stop()
-    if handed:
-        server.release_run_leases()
-        click.echo(f"worker: handed back {', '.join(handed)}", err=True)
-        time.sleep(0)  # let the log line out
-        os._exit(0)  # runs still in threads of this process end with it
 
 
 @click.group(short_help="Add, list and remove schedules that workers follow.")
