@@ -301,6 +301,8 @@ class Dispatcher:
 
     def collect(self, timeout: float | None) -> list[Outcome]:
         """Wait up to ``timeout`` seconds for outcomes, then take every one available."""
+        if self._async is not None:
+            self._async.flush()  # type: ignore[attr-defined]
         events = self.events
         try:
             item = events.get(timeout=timeout) if timeout is None or timeout > 0 else (
