@@ -41,7 +41,7 @@ from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, walk
 from tasktronaut.model.protocols import Grown, Owner, current_session
 
-_ALREADY, _NEW = NodeStatus.ALREADY_READY, NodeStatus.NEW
+_ALREADY, _NEW, _READY = NodeStatus.ALREADY_READY, NodeStatus.NEW, NodeStatus.READY
 _TASK = NodeKind.TASK
 
 
@@ -215,27 +215,40 @@ class _Run(_Settling):
 
     def _drive(self) -> None:
         """Start what may start; otherwise take outcomes; otherwise wait for a retry."""
-        schedule, dispatch, stop, start = self.schedule, self.dispatch, self.stop, self.start
-        pop = schedule.pop
+        schedule, stop, start = self.schedule, self.stop, self.start
+        queue = schedule.queue if schedule.fifo else None  # read directly: the hot path
         while True:
             if stop.reason is None:
                 if schedule.waiting:
                     schedule.requeue_due(time.monotonic())
-                node = pop()
+                if queue is None:
+                    node = schedule.pop()
+                elif queue:
+                    node = queue.popleft()
+                else:
+                    node = None
                 if node is not None:
                     start(node)
                     continue
             elif schedule.cleanups and self._drain_for_cleanups():
                 continue
-            if dispatch.in_flight:
-                self._collect()
-            elif dispatch.parked and stop.reason is None:
-                for node in dispatch.unpark():
-                    start(node)
-            elif schedule.waiting and stop.reason is None:
-                _sleep_until_due(schedule, stop)
-            else:
+            if not self._wait():
                 return
+
+    def _wait(self) -> bool:
+        """Nothing may start now: take outcomes, start what found room, or wait for a
+        retry's time. False when there is nothing left to wait for."""
+        dispatch, stop = self.dispatch, self.stop
+        if dispatch.in_flight:
+            self._collect()
+        elif dispatch.parked and stop.reason is None:
+            for node in dispatch.unpark():
+                self.start(node)
+        elif self.schedule.waiting and stop.reason is None:
+            _sleep_until_due(self.schedule, stop)
+        else:
+            return False
+        return True
 
     def _drain_for_cleanups(self) -> bool:
         """After a stop, nothing new starts but cleanup steps: what would have started is
@@ -267,8 +280,9 @@ class _Run(_Settling):
                     return
                 self.acted = True
                 self.schedule.release(node)
-                if self.bus.node_finished:
-                    self.bus.finished(node)
+                bus = self.bus
+                if bus.ready_heard or (bus.node_finished and node.status is not _READY):
+                    bus.finished(node)
                 return
         self._start_visited(node)
 

@@ -129,12 +129,15 @@ class Schedule:
         if dependents is None:
             return
         node._dependents = None
-        push = self.queue.append if self._heap is None else self._push
-        if type(dependents) is not list:
+        if type(dependents) is not list:  # one dependent (a chain): the shortest path
             dependents._pending -= 1  # type: ignore[union-attr]
             if not dependents._pending:  # type: ignore[union-attr]
-                push(dependents)  # type: ignore[arg-type]
+                if self._heap is None:
+                    self.queue.append(dependents)  # type: ignore[arg-type]
+                else:
+                    self._push(dependents)  # type: ignore[arg-type]
             return
+        push = self.queue.append if self._heap is None else self._push
         for dependent in dependents:
             dependent._pending -= 1
             if not dependent._pending:
@@ -164,6 +167,11 @@ class Schedule:
         nodes = [entry[2] for entry in sorted(self.waiting)]
         self.waiting.clear()
         return nodes
+
+    @property
+    def fifo(self) -> bool:
+        """Whether ready nodes come out in the order they became ready (no priorities)."""
+        return self._heap is None
 
     def __len__(self) -> int:
         return len(self.queue) + len(self._heap or ())

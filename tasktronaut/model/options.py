@@ -229,7 +229,13 @@ class TaskOptions:
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> TaskOptions:
-        """Build options from keyword arguments, accepting ``max_attempts`` for ``retries``."""
+        """Build options from keyword arguments, accepting ``max_attempts`` for ``retries``.
+
+        No keywords: the one default instance (the engine skips nodes that have it when it
+        looks for timeouts, priorities and the like).
+        """
+        if not kwargs and cls is TaskOptions and "DEFAULT_OPTIONS" in globals():
+            return DEFAULT_OPTIONS
         known = {f.name for f in attrs.fields(cls)} | {"max_attempts"}
         unknown = sorted(set(kwargs) - known)
         if unknown:
