@@ -45,6 +45,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/bench_workers.py $(BENCH_FLAGS)
 	$(PY) benchmarks/bench_state.py $(BENCH_FLAGS)
 	$(PY) benchmarks/bench_observers.py
+	$(PY) benchmarks/bench_capabilities.py $(BENCH_FLAGS)
 	$(PY) benchmarks/bench_peers.py $(BENCH_FLAGS)
 
 clean:

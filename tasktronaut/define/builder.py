@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from tasktronaut.define.decorators import BoundTaskFunction, TaskFunction, options_of
+from tasktronaut.define.dynamic import dynamic_each
 from tasktronaut.define.reading import ALL_OPTIONS, execution_mode, note_read
 from tasktronaut.define.session import Session, current_session
 from tasktronaut.define.signature import (
@@ -38,10 +39,12 @@ from tasktronaut.define.signature import (
     type_name,
     user_code,
 )
+from tasktronaut.define.stepping import each_item, resolve_inputs, step_options
 from tasktronaut.define.steps import (
     ExecutionMode,
     ProcessRun,
     StepCall,
+    arun_step,
     complete_process,
     function_key,
     run_step,
@@ -51,8 +54,8 @@ from tasktronaut.errors import ArgumentError, MissingArgumentError
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.freshness import expand_ready, stale
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
-from tasktronaut.model.options import DEFAULT_OPTIONS
-from tasktronaut.state.fingerprint import arguments_of, canonical, item_key
+from tasktronaut.model.options import DEFAULT_OPTIONS, ExecutorKind
+from tasktronaut.state.fingerprint import arguments_of, item_key
 
 if TYPE_CHECKING:
     from tasktronaut.define.process import ProcessDefinition
@@ -223,8 +226,15 @@ class Builder:
             if hint is not None:
                 check_argument(process, name, kwargs[name], hint)
 
-    def task(self, func: Any, description: str | None = None, **options: Any) -> Node:
-        """Add a step calling ``func`` (a method or any callable), or an asset-task node."""
+    def task(self, func: Any, description: str | None = None, *,
+             inputs: dict[str, Any] | None = None, **options: Any) -> Node:
+        """Add a step calling ``func`` (a method or any callable), or an asset-task node.
+
+        ``inputs={"rows": self.load}`` passes an earlier step's result as the argument
+        ``rows`` (the source may be a step's method, its name, or its node).
+        ``always=True`` makes a cleanup step: it runs once the steps before it are over,
+        whatever their outcome, and what follows still needs them to have succeeded.
+        """
         block = self._block
         if isinstance(func, Node):
             before = block.requires()
@@ -241,17 +251,16 @@ class Builder:
         if not callable(func):
             raise ArgumentError(f"builder.task needs a callable or a node, got {func!r}",
                                 name="func", value=func)
-        node = self._step(func, description, options)
+        cleanup_of = block.requires() if options.get("always") else ()
+        node = self._step(func, description, options, inputs or {})
         before, block.pending_exit = block.pending_exit, ()
-        block.add((*before, node))
+        block.add((*cleanup_of, *before, node))  # after a cleanup: what it followed too
         return node
 
     def _step(self, func: Callable[..., Any], description: str | None,
-              options: dict[str, Any]) -> Node:
+              options: dict[str, Any], inputs: dict[str, Any]) -> Node:
         compiler, scope, run = self._compiler, self._scope, self._compiler.run
-        opts = options_of(func) or DEFAULT_OPTIONS
-        if options:
-            opts = opts.merged(**options)
+        opts = step_options(func, options_of(func) or DEFAULT_OPTIONS, options)
         explicit = description or opts.description
         label = callable_name(func, run.definition)
         name = compiler.unique(_step_name(description, opts.description, label, scope))
@@ -260,17 +269,24 @@ class Builder:
         kwargs = dict(scope.kwargs) if accepts_all else {
             k: v for k, v in scope.kwargs.items() if k in names
         }
+        sources = resolve_inputs(compiler.session.registry, run, scope, name, inputs,
+                                 accepts_all, names)
         if required:
-            check_required(required, name, kwargs, scope.kwargs)
+            check_required(required, name, {**kwargs, **sources} if sources else kwargs,
+                           scope.kwargs)
         desc = explicit or scope.description or label.rpartition(".")[2]
         call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key)
         run.keys.append(key)
         before = self._block.requires()
+        if sources:
+            call.inputs = {p: n.taskname for p, n in sources.items()}
+            before += tuple(n for n in sources.values() if n not in before)
         declared = None
         if opts.asset is not None:
             declared = check_assets(call_with(opts.asset, scope.kwargs), name)
             call.declared = True
-        node = Node(name, NodeKind.STEP, declared, opts, None, before, None, run_step, None,
+        action = arun_step if opts.executor is ExecutorKind.ASYNC else run_step
+        node = Node(name, NodeKind.STEP, declared, opts, None, before, None, action, None,
                     call, call)
         if declared is not None and node.ready and not expand_ready.get() and not (
                 opts.stale_if is not None and stale(node)):
@@ -323,7 +339,8 @@ class Builder:
             self._close(child)
 
     def each(self, func: Callable[..., Any], description: str | None = None,
-             key: Callable[..., Any] | str | None = None) -> Iterator[Builder]:
+             key: Callable[..., Any] | str | None = None, *, dynamic: bool = False,
+             limit: int | None = None) -> Iterator[Builder]:
         """One sub-block per item ``func`` yields: a dict, a ``(dict, description)`` pair or a
         ``(dict, description, key)`` triple.
 
@@ -333,7 +350,15 @@ class Builder:
         the third element of a triple, or ``key`` (an item field's name, or a function
         called with the item's arguments). Reordering, inserting or removing items then
         resumes exactly the items that match.
+
+        ``dynamic=True`` fans out at run time, over what earlier steps produced: the loop
+        body runs once, as a template, and is added once per item when the steps before
+        the block have completed (``func`` may take ``context`` to read their results; at
+        most ``limit`` items, 10,000 by default). See :mod:`tasktronaut.define.dynamic`.
         """
+        if dynamic:
+            yield from dynamic_each(self, func, description, key, limit)  # type: ignore[misc]
+            return
         phase = f"in each {callable_name(func, self._compiler.run.definition)}"
         items = user_code(phase, call_with, func, self._scope.kwargs, "each")
         try:
@@ -348,7 +373,7 @@ class Builder:
             item = user_code(phase, next, iterator, _DONE)
             if item is _DONE:
                 return
-            data, item_description, segment = _each_item(item, key, func)
+            data, item_description, segment = each_item(item, key, func)
             child = self._open(mode, data, item_description or description, segment)
             try:
                 yield child
@@ -421,31 +446,6 @@ def _step_name(description: str | None, decorated: str | None, label: str,
     if decorated:
         return f"{decorated} ({scope.label})" if scope.items else decorated
     return f"{label}({scope.label})" if scope.items else label
-
-
-def _each_item(item: Any, key: Any, func: Any) -> tuple[dict[str, Any], str | None, str]:
-    """An ``each`` item's arguments, description and record-key segment."""
-    if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
-        data, description = check_item(item[:2], func, "each")
-        return data, description, item_key(canonical(item[2]))
-    data, description = check_item(item, func, "each")
-    return data, description, _item_segment(data, key, func)
-
-
-def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
-    """An ``each`` item's part of its steps' record keys: its content, or its key."""
-    if key is None:
-        return item_key(data)
-    if isinstance(key, str) and not callable(key):
-        if key not in data:
-            raise ArgumentError(
-                f"each: key={key!r} is not a field of the item {data!r} of "
-                f"{callable_name(func, None)}", name="key", value=key)
-        return item_key(canonical(data[key]))
-    if not callable(key):
-        raise ArgumentError(f"each: key must be an item field's name or a function, got "
-                            f"{key!r}", name="key", value=key)
-    return item_key(canonical(call_with(key, data, "each key")))
 
 
 def build_process(definition: type[ProcessDefinition], identifier: str | None,

@@ -4,6 +4,7 @@ step ``Context``, the step action, and the picklable job for worker processes.""
 from __future__ import annotations
 
 import enum
+import functools
 import pickle
 import threading
 import time
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
 def function_key(func: Any) -> str:
     """A name for the function behind a step that is the same in every process."""
     target = getattr(func, "__func__", func)
+    try:
+        return _function_key(target)
+    except TypeError:  # not hashable: work it out every time
+        return _function_key.__wrapped__(target)
+
+
+@functools.lru_cache(maxsize=4096)
+def _function_key(target: Any) -> str:
     module = getattr(target, "__module__", None) or ""
     return f"{module}:{getattr(target, '__qualname__', None) or repr(target)}"
 
@@ -236,8 +245,21 @@ class StepCall(NodeHooks):
     declared: bool = False
     key: str = ""
     """The step's record key: its path in the process tree (never its build order)."""
+    inputs: dict[str, str] = attrs.field(factory=dict)
+    """Parameters that take an earlier step's result: parameter name -> that step's name."""
     _around: Any = attrs.field(default=None, init=False, repr=False)
     _attempts: dict[int, threading.Event] = attrs.field(factory=dict, init=False, repr=False)
+
+    def arguments(self, context: Context | None = None) -> dict[str, Any]:
+        """The keyword arguments of a call: the process arguments the step accepts, earlier
+        results for its ``inputs``, and ``context`` if it takes one."""
+        kwargs = self.kwargs
+        if self.inputs:
+            results = self.run.results
+            kwargs = {**kwargs, **{p: results[step] for p, step in self.inputs.items()}}
+        if self.wants_context and context is not None:
+            kwargs = {**kwargs, "context": context}
+        return kwargs
 
     def attempt_event(self, attempt: int) -> threading.Event:
         """Set when the engine gives up on this attempt (a timeout)."""
@@ -305,7 +327,7 @@ class StepCall(NodeHooks):
         self.run.cancel_tree()
         return True
 
-    def remote(self, node: Node) -> RemoteStep:
+    def remote(self, node: Node) -> PickledJob:
         """Start ``node`` for a worker process: hooks here, the step shipped by reference."""
         run = self.run
         function: Any = self.function
@@ -313,12 +335,16 @@ class StepCall(NodeHooks):
         method = None
         if owner is run.definition and owner is not None:
             method, function = function.__func__.__name__, None
-        job = RemoteStep(type(run.definition), method, function, self.kwargs,
-                         self.wants_context, run.identifier, node.taskname, self.description,
-                         self.all_kwargs, run.options, node.attempt, dict(run.results),
-                         dict(run.steps_by_function))
+        # Earlier results go only to a step that can ask for them (one taking ``context``):
+        # shipping every result with every job made a long process quadratic.
+        wants = self.wants_context
+        job = RemoteStep(type(run.definition), method, function, self.arguments(),
+                         wants, run.identifier, node.taskname, self.description,
+                         self.all_kwargs, run.options, node.attempt,
+                         dict(run.results) if wants else {},
+                         dict(run.steps_by_function) if wants else {})
         try:
-            pickle.dumps(job)
+            shipped = PickledJob(pickle.dumps(job))  # pickled once, here, not again to send
         except Exception as e:
             raise ArgumentError(
                 f"step '{node.taskname}' cannot run in a worker process: "
@@ -330,7 +356,7 @@ class StepCall(NodeHooks):
                                             context)
         around.__enter__()
         self._around = around
-        return job
+        return shipped
 
     def finish(self, node: Node, ok: bool, value: Any) -> None:
         """A remote step ended: leave ``around_task``, record the result."""
@@ -356,6 +382,21 @@ def _unpicklable(job: RemoteStep) -> str:
     if job.function is not None:
         return f"its callable {job.function!r}"
     return f"its definition {job.definition.__qualname__}"
+
+
+class PickledJob:
+    """A job already pickled: the worker process unpickles and runs it."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+    def __call__(self) -> Any:
+        return pickle.loads(self.payload)()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PickledJob, (self.payload,))
 
 
 @attrs.frozen
@@ -402,18 +443,36 @@ def run_step(node: Node) -> Any:
         run.ensure_started()
     hooked = not getattr(type(run.definition).around_task, "__tasktronaut_default__", False)
     if not (hooked or call.wants_context or node.options.timeout):
-        result = call.function(**call.kwargs)
-    else:
-        abandoned = call.attempt_event(attempt)
-        context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
-                          run.options, attempt, run, abandoned)
-        kwargs = {**call.kwargs, "context": context} if call.wants_context else call.kwargs
-        with run.definition.around_task(run.identifier, node.taskname, call.description,
-                                        context):
-            result = call.function(**kwargs)
-        if abandoned.is_set():
-            return result
-    run.results[node.taskname] = result
+        return _step_result(node, call, call.function(**call.arguments()))
+    abandoned = call.attempt_event(attempt)
+    context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
+                      run.options, attempt, run, abandoned)
+    with run.definition.around_task(run.identifier, node.taskname, call.description,
+                                    context):
+        result = call.function(**call.arguments(context))
+    if abandoned.is_set():
+        return result
+    return _step_result(node, call, result)
+
+
+async def arun_step(node: Node) -> Any:
+    """An ``async def`` step's action, awaited on the run's event loop (inside
+    ``around_task``, like any step; a timeout or a stop cancels it where it awaits)."""
+    call: StepCall = node.call
+    run = call.run
+    if not run.started:
+        run.ensure_started()
+    context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
+                      run.options, node.attempt, run, call.attempt_event(node.attempt))
+    with run.definition.around_task(run.identifier, node.taskname, call.description,
+                                    context):
+        result = await call.function(**call.arguments(context))
+    return _step_result(node, call, result)
+
+
+def _step_result(node: Node, call: StepCall, result: Any) -> Any:
+    """Keep a step's result: later steps read it, and it is the step's asset's ref."""
+    call.run.results[node.taskname] = result
     if not call.declared:
         node._asset = Asset(result, _ALWAYS)
     return result

@@ -84,8 +84,7 @@ def local_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
     takes its next job, so that nothing queued behind it starts; the loop's own handling of
     the outcome later finds it done (both are idempotent).
     """
-    hooks = node.hooks
-    if stop.reason is not None or (hooks is not None and hooks.cancelled()):
+    if dropped(node, stop):
         return True, DROPPED
     if bus.node_started:
         bus.emit(bus.node_started, node)
@@ -99,11 +98,19 @@ def local_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
     return outcome
 
 
+def dropped(node: Node, stop: Stop) -> bool:
+    """Whether a queued attempt must not start now: the run stopped or its process was
+    cancelled meanwhile (a cleanup step runs all the same)."""
+    if node.options.always:
+        return False
+    hooks = node.hooks
+    return stop.reason is not None or (hooks is not None and hooks.cancelled())
+
+
 async def async_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
                     log: RunLog) -> tuple[bool, Any]:
     """:func:`local_job` for an async action, on the run's event loop."""
-    hooks = node.hooks
-    if stop.reason is not None or (hooks is not None and hooks.cancelled()):
+    if dropped(node, stop):
         return True, DROPPED
     if bus.node_started:
         bus.emit(bus.node_started, node)
@@ -250,6 +257,8 @@ class Dispatcher:
 
     def collect(self, timeout: float | None) -> list[Outcome]:
         """Wait up to ``timeout`` seconds for outcomes, then take every one available."""
+        if self._async is not None:
+            self._async.flush()  # type: ignore[attr-defined]
         events = self.events
         try:
             item = events.get(timeout=timeout) if timeout is None or timeout > 0 else (

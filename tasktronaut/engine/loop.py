@@ -39,7 +39,7 @@ from tasktronaut.engine.stop import Stop, StopReason, signals
 from tasktronaut.errors import CancelProcessError, TasktronautError
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, walk
-from tasktronaut.model.protocols import Owner, current_session
+from tasktronaut.model.protocols import Grown, Owner, current_session
 
 _ALREADY, _NEW = NodeStatus.ALREADY_READY, NodeStatus.NEW
 _TASK = NodeKind.TASK
@@ -150,6 +150,8 @@ class _Run:
                 if node is not None:
                     start(node)
                     continue
+            elif schedule.cleanups and self._drain_for_cleanups():
+                continue
             if dispatch.in_flight:
                 self._collect()
             elif dispatch.parked and stop.reason is None:
@@ -159,6 +161,20 @@ class _Run:
                 _sleep_until_due(schedule, stop)
             else:
                 return
+
+    def _drain_for_cleanups(self) -> bool:
+        """After a stop, nothing new starts but cleanup steps: what would have started is
+        skipped (so that the cleanups after it can come), and a cleanup starts. True if a
+        node was taken off the queue."""
+        node = self.schedule.pop()
+        if node is None:
+            return False
+        if node.options.always:
+            self.start(node)
+        else:
+            skipped(node)
+            self.release(node)
+        return True
 
     def start(self, node: Node) -> None:
         """Visit a node whose requirements were all visited; run or submit its action."""
@@ -225,6 +241,8 @@ class _Run:
                     except Exception as e:
                         self.fail(node, e)
                         return
+                if type(node.result) is Grown:
+                    self._grow(node.result)
                 succeeded(node, value)
                 self.acted = True
             self.release(node)
@@ -238,6 +256,15 @@ class _Run:
         self.schedule.delay(node, time.monotonic() + delay)
         if self.bus.node_retrying:
             self.bus.emit(self.bus.node_retrying, node, value, delay)
+
+    def _grow(self, grown: Grown) -> None:
+        """An action added nodes (a dynamic ``each``): they join the schedule (what a state
+        store recorded of them is restored first) before their maker is released."""
+        nodes = grown.nodes
+        if self.store is not None:
+            records.restore(nodes, self.store, self.log)
+        self.schedule.extend(nodes, grown.join, grown.exits)
+        self.order.extend(nodes)
 
     def fail(self, node: Node, error: BaseException) -> None:
         """The node failed for good; a cancel stops its process (or the run)."""

@@ -37,20 +37,23 @@ def visit(node: Node, dry_run: bool, log: RunLog, acted: bool) -> bool:
     """True if ``node``'s action should run now; otherwise give it its status.
 
     A node with an action runs when every requirement is ready; a cancelled process's step
-    is skipped; in a dry run it is reported instead. Nodes without an action (collections,
-    joins, externals, ready tasks) take the readiness of their assets or requirements.
+    is skipped; in a dry run it is reported instead. A cleanup step (``always``) runs once
+    its requirements were visited, whatever their outcome, even in a cancelled process.
+    Nodes without an action (collections, joins, externals, ready tasks) take the readiness
+    of their assets or requirements.
     An external's assets are observed once per run, as iotaa does (its check may be an HTTP
     request), unless an action has completed since (``acted``): then the world may have
     changed, and a file an earlier step wrote is seen.
     """
     kind = node.kind
     if kind is _TASK or kind is _STEP or node._action is not None:
+        always = node.options.always  # a cleanup runs whatever happened before it
         for dep in node._deps or ():
-            if not dep.ready:
+            if not dep.ready and not always:
                 break
         else:
             hooks = node.hooks
-            if hooks is not None and hooks.cancelled():
+            if not always and hooks is not None and hooks.cancelled():
                 node.status = NodeStatus.SKIPPED
                 node._ready = False
                 return False

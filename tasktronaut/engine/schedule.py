@@ -29,7 +29,8 @@ _ALREADY = NodeStatus.ALREADY_READY
 class Schedule:
     """Pending counts, dependents, the ready queue and delayed retries of one run."""
 
-    __slots__ = ("_heap", "_rank", "_seq", "hooked", "queue", "remaining", "timed", "waiting")
+    __slots__ = ("_heap", "_rank", "_seq", "cleanups", "hooked", "queue", "remaining", "timed",
+                 "waiting")
 
     def __init__(self, order: Sequence[Node]) -> None:
         self.queue: deque[Node] = deque()
@@ -39,7 +40,7 @@ class Schedule:
         """Retries waiting for their time: a heap of ``(due, sequence, node)``."""
         self._seq = 0
         self.remaining = 0
-        self.hooked = self.timed = False
+        self.hooked = self.timed = self.cleanups = False
         self._prepare(order)
 
     def _prepare(self, order: Sequence[Node]) -> None:
@@ -76,9 +77,38 @@ class Schedule:
         """Queue the nodes that wait for nothing; by priority if any node has one (``tuned``:
         the nodes with options of their own, the only ones that can)."""
         self.timed = any(n.options.timeout is not None for n in tuned)
+        self.cleanups = any(n.options.always for n in tuned)
         if any(n.options.priority for n in tuned):
             self._heap = []
             self._rank = {id(n): i for i, n in enumerate(order)}
+        for node in ready:
+            self._push(node)
+
+    def extend(self, nodes: Sequence[Node], join: Node, exits: Sequence[Node]) -> None:
+        """Nodes added to the running graph (requirements first), before ``join``: it now
+        also waits for ``exits``. Call it before releasing the node that made them."""
+        if self._heap is not None:
+            base = len(self._rank)
+            self._rank.update((id(n), base + i) for i, n in enumerate(nodes))
+        ready = []
+        for node in nodes:
+            if node.status is _ALREADY:
+                continue
+            self.remaining += 1
+            node._dependents = None
+            pending = 0
+            for dep in node._deps or ():
+                if dep.status is not _ALREADY:
+                    pending += 1
+                    _wait(dep, node)
+            node._pending = pending
+            if not pending:
+                ready.append(node)
+        join._deps = (*(join._deps or ()), *exits)
+        for exit_node in exits:
+            if exit_node.status is not _ALREADY:
+                join._pending += 1
+                _wait(exit_node, join)
         for node in ready:
             self._push(node)
 
@@ -142,6 +172,17 @@ class Schedule:
 
     def __len__(self) -> int:
         return len(self.queue) + len(self._heap or ())
+
+
+def _wait(dep: Node, node: Node) -> None:
+    """Record that ``node`` waits for ``dep`` (one dependent is kept without a list)."""
+    dependents = dep._dependents
+    if dependents is None:
+        dep._dependents = node
+    elif isinstance(dependents, list):
+        dependents.append(node)
+    else:
+        dep._dependents = [dependents, node]
 
 
 def predicted_order(order: Sequence[Node]) -> list[Node]:

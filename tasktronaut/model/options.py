@@ -173,6 +173,9 @@ class TaskOptions:
     )
     cache_ttl: float | None = None
     priority: int = 0
+    always: bool = False
+    """A cleanup step: it runs once the steps before it have finished, failed or been
+    cancelled (like ``finally``), and never makes its process succeed."""
     resources: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=_to_resources)
     stale_if: str | None = None
     """A freshness trigger (see ``tasktronaut.model.freshness``): ``"newer"`` or

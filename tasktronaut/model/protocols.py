@@ -59,6 +59,20 @@ class NodeHooks:
         return False
 
 
+class Grown:
+    """What an action returns to add nodes to the running graph (a dynamic ``each``).
+
+    ``nodes`` are new, in the order they were made (requirements first); they may require
+    the node whose action made them. ``join`` (which waits for that node already) also
+    waits for ``exits``, so what follows it waits for the new nodes too.
+    """
+
+    __slots__ = ("exits", "join", "nodes")
+
+    def __init__(self, nodes: tuple[Node, ...], join: Node, exits: tuple[Node, ...]) -> None:
+        self.nodes, self.join, self.exits = nodes, join, exits
+
+
 class Executor(Protocol):
     """The interface between the engine and its workers.
 

@@ -15,7 +15,8 @@ import enum
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 MAX_KEY_LENGTH = 120
@@ -44,8 +45,30 @@ def _portable(value: Any) -> Any:
 
 def canonical(value: Any) -> str:
     """The canonical JSON text of ``value`` (sorted keys, no spaces)."""
+    if type(value) is dict:  # the common each item: a small dict of plain values
+        text = _flat(value)
+        if text is not None:
+            return text
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       default=_portable)
+
+
+_PLAIN: dict[type, Callable[[Any], str]] = {
+    int: str, str: _encode_string, bool: lambda v: "true" if v else "false",
+    type(None): lambda v: "null"}
+
+
+def _flat(value: dict[Any, Any]) -> str | None:
+    """``json.dumps`` of a dict of strings, whole numbers, booleans and None, written
+    directly (the same text, several times faster); ``None`` for anything else."""
+    parts = []
+    for key in sorted(value) if len(value) > 1 else value:
+        item = value[key]
+        encode = _PLAIN.get(type(item))
+        if encode is None or type(key) is not str:
+            return None
+        parts.append(f"{_encode_string(key)}:{encode(item)}")
+    return "{" + ",".join(parts) + "}"
 
 
 def digest(text: str) -> str:
