@@ -75,6 +75,20 @@ def finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
         return False, e
 
 
+def give_up(ticket: Ticket, error: BaseException, log: RunLog) -> Outcome:
+    """Stop (or abandon) an attempt that timed out or was cancelled; it failed with ``error``."""
+    node = ticket.node
+    ticket.executor.cancel(ticket)
+    if node.hooks is not None:
+        try:
+            node.hooks.abandon(node)
+        except Exception as e:
+            log.error(f"{node.taskname}: abandoning its attempt failed: {e}")
+    if ticket.executor.remote:
+        finish_remote(node, False, error)
+    return node, False, error
+
+
 def local_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
               log: RunLog) -> tuple[bool, Any]:
     """An attempt on a worker thread: dropped if the run stopped or the node's process was
@@ -299,20 +313,8 @@ class Dispatcher:
         while deadlines and deadlines[0][0] <= now:
             _, _, ticket, error = heapq.heappop(deadlines)
             if self._settle(ticket):
-                outcomes.append(self._give_up(ticket, error))
+                outcomes.append(give_up(ticket, error, self.log))
         return outcomes
-
-    def _give_up(self, ticket: Ticket, error: BaseException) -> Outcome:
-        node = ticket.node
-        ticket.executor.cancel(ticket)
-        if node.hooks is not None:
-            try:
-                node.hooks.abandon(node)
-            except Exception as e:
-                self.log.error(f"{node.taskname}: abandoning its attempt failed: {e}")
-        if ticket.executor.remote:
-            finish_remote(node, False, error)
-        return node, False, error
 
     def stop_cancelled(self, whole_run: bool, remote: bool = True) -> list[Outcome]:
         """Stop attempts in worker processes (unless not ``remote``) and coroutines whose
@@ -327,7 +329,7 @@ class Dispatcher:
                 error = CancelProcessError(
                     "stopped: the run was interrupted" if self.stop.signal is not None
                     else "stopped: its process was cancelled")
-                outcomes.append(self._give_up(ticket, error))
+                outcomes.append(give_up(ticket, error, self.log))
         return outcomes
 
     def grace(self, seconds: float) -> None:
