@@ -116,6 +116,9 @@ def test_async_fetch(tmp_path):
     assert float(result.stdout.split()[2].rstrip("s")) < 10  # 100 x 0.1 s waits overlap
     again = example("async_fetch", str(tmp_path / "pages"))
     assert "Executing" not in again.stderr
+    awaited = example("async_fetch", str(tmp_path / "awaited"), "--arun")
+    assert awaited.stdout.startswith("ready in ")
+    assert len(list((tmp_path / "awaited").iterdir())) == 100
 
 
 def test_resources():

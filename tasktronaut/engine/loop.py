@@ -69,6 +69,15 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
         fail_fast=fail_fast, listener=listener, state=state, grace=grace,
         observers=tuple(observers), resources=dict(resources or {}), async_limit=async_limit,
         loop=loop, restart=restart, force=force, force_downstream=force_downstream)
+    root, order = _graph(root, settings, log)
+    with records.opened(state, restart, dry_run) as store:
+        _Run(root, order, root._session, settings, store).execute()
+    return root
+
+
+def _graph(root: Node, settings: RunSettings, log: Any) -> tuple[Node, list[Node]]:
+    """The root to run (built afresh if it ran before; force and freshness applied) and its
+    nodes, requirements first; its owner is made ready for a new run."""
     if root.status is not _NEW:
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
@@ -81,18 +90,84 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
     owner.interrupted = None
     if log is not None:
         owner.log = RunLog(log)
-    owner.dry_run = dry_run
+    owner.dry_run = settings.dry_run
     if forced is not None:
         order = forced
     else:
         order = owner.order if owner.root is root and owner.order is not None else walk(root)
     owner.order = None
-    with records.opened(state, restart, dry_run) as store:
-        _Run(root, order, owner, settings, store).execute()
-    return root
+    return root, order
 
 
-class _Run:
+class _Settling:
+    """What happens after an attempt, whatever ran it: the one path for every executor."""
+
+    schedule: Schedule
+    stop: Stop
+    bus: Bus
+    store: Any
+    settings: RunSettings
+    log: RunLog
+    order: list[Node]
+    acted: bool
+    cancel_remote: bool
+
+    def finish(self, node: Node, ok: bool, value: Any) -> None:
+        """After an attempt, whatever ran it: record, retry, or settle the node."""
+        if ok:
+            if value is DROPPED:
+                skipped(node)
+            else:
+                if value and self.store is not None and node.hooks is not None:
+                    try:
+                        records.record(node, self.store)
+                    except Exception as e:
+                        self.fail(node, e)
+                        return
+                if type(node.result) is Grown:
+                    self._grow(node.result)
+                succeeded(node, value)
+                self.acted = True
+            self.release(node)
+            return
+        delay = next_delay(node, value, self.stop.reason is not None)
+        if delay is None:
+            self.fail(node, value)
+            return
+        node.error = value
+        node.attempt += 1
+        self.schedule.delay(node, time.monotonic() + delay)
+        if self.bus.node_retrying:
+            self.bus.emit(self.bus.node_retrying, node, value, delay)
+
+    def _grow(self, grown: Grown) -> None:
+        """An action added nodes (a dynamic ``each``): they join the schedule (what a state
+        store recorded of them is restored first) before their maker is released."""
+        nodes = grown.nodes
+        if self.store is not None:
+            records.restore(nodes, self.store, self.log)
+        self.schedule.extend(nodes, grown.join, grown.exits)
+        self.order.extend(nodes)
+
+    def fail(self, node: Node, error: BaseException) -> None:
+        """The node failed for good; a cancel stops its process (or the run)."""
+        cancel = isinstance(error, CancelProcessError)
+        failed(node, error, cancel)
+        if cancel:
+            stop_now(node, error, self.stop, False, self.log)
+            self.cancel_remote = True
+        elif self.settings.fail_fast:
+            self.stop.request(StopReason.FAILURE)
+        self.release(node)
+
+    def release(self, node: Node) -> None:
+        """The node has its final status: tell observers, free its dependents."""
+        self.schedule.release(node)
+        if self.bus.node_finished:
+            self.bus.finished(node)
+
+
+class _Run(_Settling):
     """One execution of a graph."""
 
     def __init__(self, root: Node, order: list[Node], owner: Owner, settings: RunSettings,
@@ -195,6 +270,10 @@ class _Run:
                 if self.bus.node_finished:
                     self.bus.finished(node)
                 return
+        self._start_visited(node)
+
+    def _start_visited(self, node: Node) -> None:
+        """Every other node: visit it, then run it here or hand it to its executor."""
         if not visit(node, self.settings.dry_run, self.log, self.acted):
             self.release(node)
             return
@@ -228,60 +307,6 @@ class _Run:
         finally:
             dispatch.hold(node, -1)
         self.finish(node, ok, value)
-
-    def finish(self, node: Node, ok: bool, value: Any) -> None:
-        """After an attempt, whatever ran it: record, retry, or settle the node."""
-        if ok:
-            if value is DROPPED:
-                skipped(node)
-            else:
-                if value and self.store is not None and node.hooks is not None:
-                    try:
-                        records.record(node, self.store)
-                    except Exception as e:
-                        self.fail(node, e)
-                        return
-                if type(node.result) is Grown:
-                    self._grow(node.result)
-                succeeded(node, value)
-                self.acted = True
-            self.release(node)
-            return
-        delay = next_delay(node, value, self.stop.reason is not None)
-        if delay is None:
-            self.fail(node, value)
-            return
-        node.error = value
-        node.attempt += 1
-        self.schedule.delay(node, time.monotonic() + delay)
-        if self.bus.node_retrying:
-            self.bus.emit(self.bus.node_retrying, node, value, delay)
-
-    def _grow(self, grown: Grown) -> None:
-        """An action added nodes (a dynamic ``each``): they join the schedule (what a state
-        store recorded of them is restored first) before their maker is released."""
-        nodes = grown.nodes
-        if self.store is not None:
-            records.restore(nodes, self.store, self.log)
-        self.schedule.extend(nodes, grown.join, grown.exits)
-        self.order.extend(nodes)
-
-    def fail(self, node: Node, error: BaseException) -> None:
-        """The node failed for good; a cancel stops its process (or the run)."""
-        cancel = isinstance(error, CancelProcessError)
-        failed(node, error, cancel)
-        if cancel:
-            stop_now(node, error, self.stop, False, self.log)
-            self.cancel_remote = True
-        elif self.settings.fail_fast:
-            self.stop.request(StopReason.FAILURE)
-        self.release(node)
-
-    def release(self, node: Node) -> None:
-        """The node has its final status: tell observers, free its dependents."""
-        self.schedule.release(node)
-        if self.bus.node_finished:
-            self.bus.finished(node)
 
     def _collect(self) -> None:
         """Take the outcomes of attempts (waiting at most until the next deadline or retry),
@@ -319,22 +344,8 @@ class _Run:
         """Fail retries that never came, skip what never started, and say so."""
         for node in self.schedule.drop_delayed():
             self.fail(node, node.error or TasktronautError("not retried: the run stopped"))
-        reason = self.stop.reason
-        if reason is None:
-            return
-        never = [node for node in self.order if node.status is _NEW]
-        for node in never:
-            skipped(node)
-            node._dependents = None
-            if self.bus.node_finished:
-                self.bus.finished(node)
-        # what never started: also queued attempts dropped when the run stopped
-        tasks = sum(1 for node in self.order
-                    if node.status is NodeStatus.SKIPPED and node.kind is not NodeKind.JOIN)
-        if tasks:
-            self.root._ready = False
-            if self.reporter is not None:
-                self.reporter.stopped(reason, tasks, self.root)
+        if self.stop.reason is not None:
+            _skip_unstarted(self)
 
 
 def _observers(reporter: Reporter | None, schedule: Schedule, settings: RunSettings,
@@ -376,3 +387,20 @@ def _current(run: _Run) -> Iterator[None]:
         owner.interrupted = run.stop.signal
         current_log.reset(tokens[1])
         current_session.reset(tokens[0])
+
+
+def _skip_unstarted(run: _Run) -> None:
+    """A stopped run: what never started is skipped, and the run says how much."""
+    never = [node for node in run.order if node.status is _NEW]
+    for node in never:
+        skipped(node)
+        node._dependents = None
+        if run.bus.node_finished:
+            run.bus.finished(node)
+    # what never started: also queued attempts dropped when the run stopped
+    tasks = sum(1 for node in run.order
+                if node.status is NodeStatus.SKIPPED and node.kind is not NodeKind.JOIN)
+    if tasks:
+        run.root._ready = False
+        if run.reporter is not None and run.stop.reason is not None:
+            run.reporter.stopped(run.stop.reason, tasks, run.root)
