@@ -234,6 +234,7 @@ def _no_name(function: TaskFunction[...], error: Exception) -> None:
 
 def _not_a_name(gen: Generator[Any, Any, Any], function: TaskFunction[...],
                 name: Any) -> ProtocolError:
+    """The error for a first yield that is not a name (the generator is closed)."""
     gen.close()
     return ProtocolError(function.__qualname__,
                          f"the first yield must be the task name (a str), got {name!r}")

@@ -158,7 +158,7 @@ def stop_now(node: Node, error: BaseException, stop: Stop, fail_fast: bool,
 
 class Dispatcher:
     """The executors of one run, what is in flight on each, and the deadlines of attempts;
-    the room they and the resources have is its :class:`~.capacity.Capacity`."""
+    the room they and the resources have is its :class:`~tasktronaut.engine.capacity.Capacity`."""
 
     def __init__(self, settings: RunSettings, log: RunLog, bus: Bus, stop: Stop,
                  timed: bool) -> None:
