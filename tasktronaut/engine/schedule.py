@@ -71,6 +71,11 @@ class Schedule:
             node._pending = pending
             if not pending:
                 ready.append(node)
+        self._start(order, ready, tuned)
+
+    def _start(self, order: Sequence[Node], ready: list[Node], tuned: list[Node]) -> None:
+        """Queue the nodes that wait for nothing; by priority if any node has one (``tuned``:
+        the nodes with options of their own, the only ones that can)."""
         self.timed = any(n.options.timeout is not None for n in tuned)
         self.cleanups = any(n.options.always for n in tuned)
         if any(n.options.priority for n in tuned):
