@@ -18,10 +18,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Files being reworked that may still go over the size budgets (also exempted from ruff's
+# complexity rules in pyproject.toml); remove each once it fits.
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check tasktronaut tests examples benchmarks
 	$(VENV)/bin/mypy tasktronaut
 	$(VENV)/bin/lint-imports
+	$(PY) tools/check_budgets.py
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
@@ -40,6 +44,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/bench_workers.py $(BENCH_FLAGS)
 	$(PY) benchmarks/bench_state.py $(BENCH_FLAGS)
 	$(PY) benchmarks/bench_observers.py
+	$(PY) benchmarks/bench_capabilities.py $(BENCH_FLAGS)
 	$(PY) benchmarks/bench_background.py
 	$(PY) benchmarks/bench_peers.py $(BENCH_FLAGS)
 

@@ -6,6 +6,7 @@ at most ``async_limit`` at a time. Run it twice: the second run finds every file
 does nothing.
 
     python examples/async_fetch.py /tmp/pages
+    python examples/async_fetch.py /tmp/pages --arun   # awaited on the caller's loop
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ if __name__ == "__main__":
     folder.mkdir(parents=True, exist_ok=True)
     logcfg()
     started = time.monotonic()
-    root = site.build(folder, 100).run(async_limit=50)
+    if "--arun" in sys.argv:  # an application on asyncio awaits the run instead
+        root = asyncio.run(site.build(folder, 100).arun(async_limit=50))
+    else:
+        root = site.build(folder, 100).run(async_limit=50)
     print(f"{'ready' if root.ready else 'not ready'} in {time.monotonic() - started:.1f}s")
     sys.exit(0 if root.ready else 1)

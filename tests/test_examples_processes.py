@@ -116,6 +116,9 @@ def test_async_fetch(tmp_path):
     assert float(result.stdout.split()[2].rstrip("s")) < 10  # 100 x 0.1 s waits overlap
     again = example("async_fetch", str(tmp_path / "pages"))
     assert "Executing" not in again.stderr
+    awaited = example("async_fetch", str(tmp_path / "awaited"), "--arun")
+    assert awaited.stdout.startswith("ready in ")
+    assert len(list((tmp_path / "awaited").iterdir())) == 100
 
 
 def test_resources():
@@ -123,3 +126,19 @@ def test_resources():
     assert result.stdout.strip() == "at most 2 queries at once; ready: True"
     executing = [line for line in result.stderr.splitlines() if line.endswith(": Executing")]
     assert executing[0].endswith("report urgent: Executing")
+
+
+def test_fanout():
+    result = example("fanout", "4")
+    assert result.stdout.splitlines() == ["lock taken", "report: 4 files loaded",
+                                          "lock released"]
+    assert sum("Bucket.load(name='part-" in line and line.endswith(": Ready")
+               for line in result.stderr.splitlines()) == 4
+
+
+def test_fanout_cleanup_after_a_failure():
+    result = run_example(str(EXAMPLES / "fanout.py"), "4", "--fail")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == ["lock taken", "lock released"]
+    assert "Bucket.load(name='part-1.csv'): Task failed: part-1.csv is damaged" in (
+        result.stderr)

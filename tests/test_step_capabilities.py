@@ -212,3 +212,12 @@ def test_a_cleanup_step_runs_when_fail_fast_stops_the_run():
     root = WithCleanup.run(mode="fail", fail_fast=True)
     assert WithCleanup.calls == ["lock", "work", "release"]
     assert not root.ready
+
+
+def test_a_definition_can_be_awaited_on_the_callers_loop():
+    async def main():
+        return await Fetches.arun(async_limit=500)
+
+    root = asyncio.run(main())
+    assert root.ready
+    assert root.ref["Fetches.total"] == sum(range(200))

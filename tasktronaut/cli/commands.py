@@ -172,7 +172,6 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     130 or 143 when Ctrl-C or SIGTERM stopped it.
     """
     state_path = state_path_of(state_value)
-    state_path = state_path_of(state_value)
     if resume and state_path is None:
         state_path = DEFAULT_STATE_PATH
     display = display_for(sys.stderr, quiet, log_format)
@@ -192,12 +191,7 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
                                          dry_run=dry_run, state=store, resources=resources,
                                          async_limit=async_limit,
                                          **_extra_settings(restart, force, force_downstream))
-            summary = Summary.of_record(record) if record is not None else \
-                Summary.of(root, seconds)
-            for line in summary.lines(verbose):
-                logger.info(line)
-            if report_path is not None and record is not None:
-                logger.info(f"Report: {save_report(record, report_path)}")
+            _summarise(root, record, seconds, verbose, report_path)
     if show_graph:
         click.echo(GRAPH_FORMATS[graph_format](root))
     if root.interrupted is not None:
@@ -213,6 +207,16 @@ def check_workers(ctx: click.Context, threads: int, processes: int) -> None:
             bound = f"at least {low}" if value < low else f"at most {high}"
             raise ArgumentError(f"--{name} must be {bound}, got {value}"
                                 f"{source_of_option(ctx, name)}")
+
+
+def _summarise(root: Node, record: RunRecord | None, seconds: float, verbose: bool,
+               report_path: Path | None) -> None:
+    """Log the run's summary and, with ``--report``, where its report was saved."""
+    summary = Summary.of_record(record) if record is not None else Summary.of(root, seconds)
+    for line in summary.lines(verbose):
+        logger.info(line)
+    if report_path is not None and record is not None:
+        logger.info(f"Report: {save_report(record, report_path)}")
 
 
 def _extra_settings(restart: bool, force: tuple[str, ...],

@@ -21,40 +21,28 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from tasktronaut.define.decorators import BoundTaskFunction, TaskFunction, options_of
+from tasktronaut.define.decorators import BoundTaskFunction, TaskFunction
 from tasktronaut.define.dynamic import dynamic_each
 from tasktronaut.define.reading import ALL_OPTIONS, execution_mode, note_read
 from tasktronaut.define.session import Session, current_session
 from tasktronaut.define.signature import (
     call_with,
     callable_name,
-    check_argument,
-    check_hint,
     check_item,
-    check_required,
-    is_optional,
-    is_type,
     short_repr,
-    signature_of,
-    type_name,
     user_code,
 )
-from tasktronaut.define.stepping import each_item, resolve_inputs, step_options
+from tasktronaut.define.stepping import check_expected, make_step, static_each
 from tasktronaut.define.steps import (
     ExecutionMode,
     ProcessRun,
-    StepCall,
-    arun_step,
     complete_process,
-    function_key,
-    run_step,
 )
 from tasktronaut.define.views import GeneratedId, Options, ProcessNode
-from tasktronaut.errors import ArgumentError, MissingArgumentError
+from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog, current_log
-from tasktronaut.model.freshness import expand_ready, stale
-from tasktronaut.model.node import Node, NodeKind, NodeStatus, add_requirements, check_assets
-from tasktronaut.model.options import DEFAULT_OPTIONS, ExecutorKind
+from tasktronaut.model.node import Node, NodeKind, add_requirements
+from tasktronaut.model.options import DEFAULT_OPTIONS
 from tasktronaut.state.fingerprint import arguments_of, item_key
 
 if TYPE_CHECKING:
@@ -205,26 +193,7 @@ class Builder:
         ``Optional[...]`` arguments may be omitted and are then ``None``; generic containers
         are checked item by item; undeclared extra arguments are allowed.
         """
-        kwargs = self._scope.kwargs
-        process = self._compiler.run.name
-        for name, hint in expected.items():
-            if hint is not None and not is_type(hint):
-                raise ArgumentError(
-                    f"{process}: expected_arguments({name}=...) needs a type (or None for "
-                    f"any), got {short_repr(hint)}", name=name, value=hint,
-                )
-            if hint is not None:
-                check_hint(process, name, hint)
-            if name not in kwargs:
-                if hint is not None and is_optional(hint):
-                    kwargs[name] = None
-                    continue
-                raise MissingArgumentError(
-                    f"{process}: missing argument '{name}' (expected {type_name(hint)})",
-                    name=name,
-                )
-            if hint is not None:
-                check_argument(process, name, kwargs[name], hint)
+        check_expected(self._compiler.run.name, self._scope.kwargs, expected)
 
     def task(self, func: Any, description: str | None = None, *,
              inputs: dict[str, Any] | None = None, **options: Any) -> Node:
@@ -252,54 +221,9 @@ class Builder:
             raise ArgumentError(f"builder.task needs a callable or a node, got {func!r}",
                                 name="func", value=func)
         cleanup_of = block.requires() if options.get("always") else ()
-        node = self._step(func, description, options, inputs or {})
+        node = make_step(self, func, description, options, inputs or {})
         before, block.pending_exit = block.pending_exit, ()
         block.add((*cleanup_of, *before, node))  # after a cleanup: what it followed too
-        return node
-
-    def _step(self, func: Callable[..., Any], description: str | None,
-              options: dict[str, Any], inputs: dict[str, Any]) -> Node:
-        compiler, scope, run = self._compiler, self._scope, self._compiler.run
-        opts = step_options(func, options_of(func) or DEFAULT_OPTIONS, options)
-        explicit = description or opts.description
-        label = callable_name(func, run.definition)
-        name = compiler.unique(_step_name(description, opts.description, label, scope))
-        key = run.claim(" / ".join((*run.path, *scope.path, description or label)))
-        accepts_all, names, wants_context, required = signature_of(func)
-        kwargs = dict(scope.kwargs) if accepts_all else {
-            k: v for k, v in scope.kwargs.items() if k in names
-        }
-        sources = resolve_inputs(compiler.session.registry, run, scope, name, inputs,
-                                 accepts_all, names)
-        if required:
-            check_required(required, name, {**kwargs, **sources} if sources else kwargs,
-                           scope.kwargs)
-        desc = explicit or scope.description or label.rpartition(".")[2]
-        call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key)
-        run.keys.append(key)
-        before = self._block.requires()
-        if sources:
-            call.inputs = {p: n.taskname for p, n in sources.items()}
-            before += tuple(n for n in sources.values() if n not in before)
-        declared = None
-        if opts.asset is not None:
-            declared = check_assets(call_with(opts.asset, scope.kwargs), name)
-            call.declared = True
-        action = arun_step if opts.executor is ExecutorKind.ASYNC else run_step
-        node = Node(name, NodeKind.STEP, declared, opts, None, before, None, action, None,
-                    call, call)
-        if declared is not None and node.ready and not expand_ready.get() and not (
-                opts.stale_if is not None and stale(node)):
-            node.status = NodeStatus.ALREADY_READY
-            node._deps = ()
-            self._block.pending_exit = before
-        compiler.session.registry[name] = node
-        if opts.stale_if == "changed":
-            run.top.watches_changes = True
-        run.steps_by_function.setdefault(function_key(func), []).append(name)
-        if scope.iteration:
-            run.scopes[name] = scope.iteration
-        self._block.items.append({"step": name, "description": desc, "kwargs": kwargs})
         return node
 
     @contextmanager
@@ -359,26 +283,7 @@ class Builder:
         if dynamic:
             yield from dynamic_each(self, func, description, key, limit)  # type: ignore[misc]
             return
-        phase = f"in each {callable_name(func, self._compiler.run.definition)}"
-        items = user_code(phase, call_with, func, self._scope.kwargs, "each")
-        try:
-            iterator = iter(items)
-        except TypeError:
-            raise ArgumentError(
-                f"each: {callable_name(func, None)} must yield dicts, got {short_repr(items)}",
-                name="each", value=items,
-            ) from None
-        mode = self._block.mode
-        while True:
-            item = user_code(phase, next, iterator, _DONE)
-            if item is _DONE:
-                return
-            data, item_description, segment = each_item(item, key, func)
-            child = self._open(mode, data, item_description or description, segment)
-            try:
-                yield child
-            finally:
-                self._close(child)
+        yield from static_each(self, func, description, key)
 
     def _open(self, mode: ExecutionMode, data: dict[str, Any] | None,
               description: str | None, segment: str | None = None) -> Builder:
@@ -435,17 +340,6 @@ class Builder:
         block.add((node,))
         block.items.append(plan)
         return node
-
-
-def _step_name(description: str | None, decorated: str | None, label: str,
-               scope: _Scope) -> str:
-    """A step's display name: its description, else the decorator's or its callable's name,
-    with the items in scope (a name shown in logs, not a record key)."""
-    if description:
-        return description
-    if decorated:
-        return f"{decorated} ({scope.label})" if scope.items else decorated
-    return f"{label}({scope.label})" if scope.items else label
 
 
 def build_process(definition: type[ProcessDefinition], identifier: str | None,

@@ -9,12 +9,10 @@ even constructed. Calling a task function outside any task builds the graph and 
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
 import importlib
 import inspect
-import linecache
 import pickle
 import sys
 from collections.abc import Callable, Generator, Iterator
@@ -23,13 +21,21 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 import attrs
 
-from tasktronaut.define.asynctasks import AsyncTaskGen, sync_face
+from tasktronaut.define.asynctasks import sync_face
+from tasktronaut.define.protocol import (
+    advanced,
+    check_yields,
+    read_requirements,
+    run_action,
+    run_async_action,
+)
+from tasktronaut.define.protocol import count_yields as count_yields  # (re-exported)
 from tasktronaut.define.session import Session, current_session
 from tasktronaut.define.signature import annotate
 from tasktronaut.errors import ArgumentError, CycleError, ProtocolError, TasktronautError
 from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.assets import Asset
-from tasktronaut.model.node import Node, NodeKind, ReqT, check_assets
+from tasktronaut.model.node import Node, NodeKind, check_assets
 from tasktronaut.model.options import DEFAULT_OPTIONS, ExecutorKind, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,10 +67,10 @@ class TaskFunction(Generic[P]):
         self.shared: bool | None = False
         """Whether calls with the same arguments were seen again (then they are memoised;
         ``None``: never, its arguments cannot be hashed)."""
-        self.action: Callable[[Node], Any] = _action
+        self.action: Callable[[Node], Any] = run_action
         if inspect.isasyncgenfunction(func):  # an async task: its action is awaited
             func = functools.wraps(func)(sync_face(func))
-            self.action = _async_action
+            self.action = run_async_action
         self.func = cast(Callable[..., Generator[Any, Any, Any]], func)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Node:
@@ -165,35 +171,25 @@ def _call(session: Session, function: TaskFunction[...], args: tuple[Any, ...],
           kwargs: dict[str, Any]) -> Node:
     """Read a task function up to its assets and return its node (or the one of that name).
 
-    This runs once per task per build, so the common path calls no helpers.
+    This runs once per task per build, so the common path (a new task) calls no helpers;
+    the rare ones (errors, a known name, collections, externals) are below.
     """
     gen = function.func(*args, **kwargs)
     try:
         name = next(gen)
-    except StopIteration:
-        raise ProtocolError(function.__qualname__, "stopped before yielding its name") from None
     except Exception as e:
-        annotate(e, f"in task function {function.__qualname__}, before it yielded its name")
+        _no_name(function, e)  # raises a ProtocolError if it stopped; else annotates
         raise
     if type(name) is not str:
-        gen.close()
-        raise ProtocolError(function.__qualname__,
-                            f"the first yield must be the task name (a str), got {name!r}")
+        raise _not_a_name(gen, function, name)
     registry = session.registry
     rep: Node | None = registry.get(name)
     if rep is not None:
         gen.close()
-        if rep is _BUILDING:
-            raise CycleError([name, name])
-        if rep.call is not None and rep.call[0] is not function:
-            _warn_same_name(session, rep, function)
-        elif not kwargs and function.shared is False:
-            function.shared = True  # referred to again: memoise its calls from now on
-        return rep
+        return _known(session, function, kwargs, rep, name)
     kind = function.kind
     if kind is _COLLECTION:
-        node = Node(name, kind, None, DEFAULT_OPTIONS, None, None, gen, None, _requirements,
-                    (function, args, kwargs))
+        node = _collection(gen, function, args, kwargs, name)
     else:
         registry[name] = _BUILDING
         try:
@@ -201,23 +197,73 @@ def _call(session: Session, function: TaskFunction[...], args: tuple[Any, ...],
             if type(assets) is not Asset:
                 check_assets(assets, name)
         except BaseException as e:
-            del registry[name]
-            gen.close()
-            if isinstance(e, StopIteration):
-                raise ProtocolError(name, "stopped before yielding asset(s)") from None
-            if isinstance(e, Exception) and not isinstance(e, TasktronautError):
-                annotate(e, f"in task '{name}', before it yielded its asset(s)")
+            _no_assets(registry, gen, name, e)  # raises a ProtocolError if it stopped
             raise
         if kind is _EXTERNAL:
-            gen.close()
-            node = Node(name, kind, assets, DEFAULT_OPTIONS, None, None, None, None, None,
-                        (function, args, kwargs))
+            node = _external(gen, function, args, kwargs, name, assets)
         else:
             node = Node(name, kind, assets, function.options, None, None, gen,
-                        function.action, _requirements, (function, args, kwargs))
+                        function.action, read_requirements, (function, args, kwargs))
     node._session = session
     registry[name] = node
     return node
+
+
+def _collection(gen: Generator[Any, Any, Any], function: TaskFunction[...],
+                args: tuple[Any, ...], kwargs: dict[str, Any], name: str) -> Node:
+    """A collection's node: no assets of its own, its requirements read later."""
+    return Node(name, _COLLECTION, None, DEFAULT_OPTIONS, None, None, gen, None,
+                read_requirements, (function, args, kwargs))
+
+
+def _external(gen: Generator[Any, Any, Any], function: TaskFunction[...],
+              args: tuple[Any, ...], kwargs: dict[str, Any], name: str, assets: Any) -> Node:
+    """An external asset's node: only its assets; its generator is done with."""
+    gen.close()
+    return Node(name, _EXTERNAL, assets, DEFAULT_OPTIONS, None, None, None, None, None,
+                (function, args, kwargs))
+
+
+def _no_name(function: TaskFunction[...], error: Exception) -> None:
+    """A task function raised before yielding its name: a protocol error if it just stopped,
+    else its error, annotated with where it happened (for the caller to re-raise)."""
+    if isinstance(error, StopIteration):
+        raise ProtocolError(function.__qualname__, "stopped before yielding its name") from None
+    annotate(error, f"in task function {function.__qualname__}, before it yielded its name")
+
+
+def _not_a_name(gen: Generator[Any, Any, Any], function: TaskFunction[...],
+                name: Any) -> ProtocolError:
+    """The error for a first yield that is not a name (the generator is closed)."""
+    gen.close()
+    return ProtocolError(function.__qualname__,
+                         f"the first yield must be the task name (a str), got {name!r}")
+
+
+def _known(session: Session, function: TaskFunction[...], kwargs: dict[str, Any], rep: Any,
+           name: str) -> Node:
+    """The node already built for a name a task function yielded again (a cycle if it is
+    still being read)."""
+    if rep is _BUILDING:
+        raise CycleError([name, name])
+    if rep.call is not None and rep.call[0] is not function:
+        _warn_same_name(session, rep, function)
+    elif not kwargs and function.shared is False:
+        function.shared = True  # referred to again: memoise its calls from now on
+    return cast(Node, rep)
+
+
+def _no_assets(registry: dict[str, Any], gen: Generator[Any, Any, Any], name: str,
+               error: BaseException) -> None:
+    """A task raised (or stopped) before yielding valid asset(s): forget it, close it, and
+    raise a protocol error if it just stopped, else annotate its error (for the caller to
+    re-raise)."""
+    del registry[name]
+    gen.close()
+    if isinstance(error, StopIteration):
+        raise ProtocolError(name, "stopped before yielding asset(s)") from None
+    if isinstance(error, Exception) and not isinstance(error, TasktronautError):
+        annotate(error, f"in task '{name}', before it yielded its asset(s)")
 
 
 def _warn_called_in_action(session: Session, function: TaskFunction[...]) -> None:
@@ -268,82 +314,6 @@ def _warn_same_name(session: Session, rep: Node, function: TaskFunction[...]) ->
         )
 
 
-def _next(gen: Generator[Any, Any, Any], task: str, what: str) -> Any:
-    try:
-        return next(gen)
-    except StopIteration:
-        raise ProtocolError(task, f"stopped before yielding {what}; check its yields") from None
-
-
-def _requirements(node: Node) -> ReqT:
-    """Advance a task function past its assets to its requirement(s)."""
-    gen = node._gen
-    if gen is None:
-        return None
-    session = node._session
-    if current_session.get() is session:
-        building, session.building = session.building, True  # (lazily, during a run)
-        try:
-            req: ReqT = next(gen)
-            return req
-        except StopIteration:
-            raise ProtocolError(node.taskname, "stopped before yielding requirement(s)") from None
-        except TasktronautError:
-            raise
-        except Exception as e:
-            annotate(e, f"in task '{node.taskname}', before it yielded its requirement(s)")
-            raise
-        finally:
-            session.building = building
-    return cast(ReqT, _in_session(node, _next, gen, node.taskname, "requirement(s)"))
-
-
-def _action(node: Node) -> None:
-    """Run a task's action: the task function's code after its last yield.
-
-    A ``for`` loop drives the generator to its end without raising ``StopIteration``, which
-    is measurably cheaper than ``next()``; an asset task's outcome is its assets, so the
-    generator's return value is not kept.
-    """
-    gen = node._gen
-    if gen is None:
-        gen = _fresh_generator(node)
-    node._gen = None
-    for _ in gen:
-        gen.close()
-        raise ProtocolError(node.taskname, "yielded again after its requirement(s)")
-
-
-def _async_action(node: Node) -> Any:
-    """An async task's action: a coroutine the engine awaits on the run's event loop."""
-    gen = node._gen
-    if gen is None:
-        gen = _fresh_generator(node)
-    node._gen = None
-    return cast(AsyncTaskGen, gen).act(node.taskname)
-
-
-def _fresh_generator(node: Node) -> Generator[Any, Any, Any]:
-    """Call the task function again and advance it to its action (used by retries).
-
-    The fresh call's assets replace the node's: an asset held in memory (``Asset(box,
-    lambda: bool(box))``) is the new call's object, the one its action fills."""
-    function, args, kwargs = node.call
-    gen: Generator[Any, Any, Any] = function.func(*args, **kwargs)
-    _next(gen, node.taskname, "its name")
-    node._asset = check_assets(_next(gen, node.taskname, "asset(s)"), node.taskname)
-    _next(gen, node.taskname, "requirement(s)")
-    return gen
-
-
-def _advanced(function: TaskFunction[...], args: tuple[Any, ...], kwargs: dict[str, Any],
-              name: str) -> Generator[Any, Any, Any]:
-    gen: Generator[Any, Any, Any] = function.func(*args, **kwargs)
-    for what in ("its name", "asset(s)", "requirement(s)"):
-        _next(gen, name, what)
-    return gen
-
-
 def _import_task(module: str, qualname: str) -> Any:
     target: Any = importlib.import_module(module)
     for part in qualname.split("."):
@@ -369,26 +339,12 @@ class RemoteTask:
         session = Session(log=current_log.get() or RunLog(), building=True)
         token = current_session.set(session)
         try:
-            gen = _advanced(self.function, self.args, self.kwargs, self.name)
+            gen = advanced(self.function, self.args, self.kwargs, self.name)
             for _ in gen:
                 gen.close()
                 raise ProtocolError(self.name, "yielded again after its requirement(s)")
         finally:
             current_session.reset(token)
-
-
-def _in_session(node: Node, fn: Callable[..., Any], *args: Any) -> Any:
-    """Call ``fn`` with the node's session current, so nested task calls join its graph."""
-    session = node._session
-    if session is None or current_session.get() is session:
-        return fn(*args)
-    token = current_session.set(session)
-    building, session.building = session.building, True
-    try:
-        return fn(*args)
-    finally:
-        session.building = building
-        current_session.reset(token)
 
 
 class _TaskDecorator(Protocol):
@@ -476,68 +432,6 @@ def _generator(func: Any, decorator: str) -> Any:
         raise TypeError(f"@{decorator} needs a generator function, got {func!r}")
     check_yields(func, decorator)
     return func
-
-
-_NEEDED = {"task": (3, "its name, its asset(s) and its requirement(s)"),
-           "collection": (2, "its name and its requirement(s)"),
-           "external": (2, "its name and its asset(s)")}
-
-
-def check_yields(func: Any, decorator: str) -> None:
-    """Refuse a task function with visibly too few ``yield`` s for its kind.
-
-    A task that forgets ``yield None`` would run its action while its requirements are read
-    (in a dry run or a ``graph`` too). Only a definite shortfall is refused: yields in loops,
-    ``yield from`` or unreadable source are given the benefit of the doubt.
-    """
-    needed, what = _NEEDED[decorator]
-    count = count_yields(func)
-    if count is not None and count < needed:
-        raise ProtocolError(
-            func.__qualname__,
-            f"has {count} yield(s) but a @{decorator} yields {what}, in that order; "
-            "yield None for none",
-        )
-
-
-def count_yields(func: Any) -> int | None:
-    """The number of ``yield`` statements in ``func``'s own body, or None if unknowable."""
-    code = getattr(func, "__code__", None)
-    if code is None:
-        return None
-    return _yield_counts(code.co_filename).get(code.co_firstlineno)
-
-
-@functools.lru_cache(maxsize=256)
-def _yield_counts(filename: str) -> dict[int, int | None]:
-    """Yield counts of every function in a source file, by the line its code starts on (its
-    first decorator); the file is parsed once, however many task functions it has."""
-    source = "".join(linecache.getlines(filename))
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return {}
-    counts: dict[int, int | None] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            first = min([d.lineno for d in node.decorator_list] + [node.lineno])
-            counts[first] = _count(node)
-    return counts
-
-
-def _count(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int | None:
-    count = 0
-    todo: list[tuple[ast.AST, bool]] = [(stmt, False) for stmt in function.body]
-    while todo:
-        node, looped = todo.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        if isinstance(node, ast.YieldFrom) or (isinstance(node, ast.Yield) and looped):
-            return None
-        count += isinstance(node, ast.Yield)
-        inner = looped or isinstance(node, (ast.For, ast.While, ast.AsyncFor, ast.comprehension))
-        todo.extend((child, inner) for child in ast.iter_child_nodes(node))
-    return count
 
 
 def tasknames(obj: object) -> list[str]:

@@ -129,13 +129,27 @@ class ProcessDefinition:
         ``dry_run``, ``log``, ``fail_fast``, ``state``, ...) go to the run, and are checked
         before anything is built; every other keyword is a process argument.
         """
+        root, settings = cls._built_for_run(identifier, options, kwargs)
+        return root.run(**settings)
+
+    @classmethod
+    async def arun(cls, identifier: str | None = None, options: Any = None,
+                   **kwargs: Any) -> Node:
+        """:meth:`run` for applications on asyncio: ``await Definition.arun(...)`` (see
+        :meth:`Node.arun`: async steps run on the caller's event loop)."""
+        root, settings = cls._built_for_run(identifier, options, kwargs)
+        return await root.arun(**settings)
+
+    @classmethod
+    def _built_for_run(cls, identifier: str | None, options: Any,
+                       kwargs: dict[str, Any]) -> tuple[Node, dict[str, Any]]:
+        """The settings taken apart from the process arguments and checked, then the build."""
         from tasktronaut.engine import check_settings
 
         names, checked = run_settings()
         settings = {k: kwargs.pop(k) for k in names if k in kwargs}
         check_settings(**{k: v for k, v in settings.items() if k in checked})
-        root = build_process(cls, identifier, options, kwargs)
-        return root.run(**settings)
+        return build_process(cls, identifier, options, kwargs), settings
 
     @classmethod
     def expected_types(cls, options: dict[str, Any] | None = None) -> dict[str, Any]:

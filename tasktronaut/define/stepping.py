@@ -6,13 +6,29 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from tasktronaut.define.signature import call_with, callable_name, check_item
-from tasktronaut.define.steps import ProcessRun, function_key
-from tasktronaut.errors import ArgumentError
-from tasktronaut.model.node import Node
-from tasktronaut.model.options import ExecutorKind, TaskOptions
+from tasktronaut.define.decorators import options_of
+from tasktronaut.define.signature import (
+    call_with,
+    callable_name,
+    check_argument,
+    check_hint,
+    check_item,
+    check_required,
+    is_optional,
+    is_type,
+    short_repr,
+    signature_of,
+    type_name,
+    user_code,
+)
+from tasktronaut.define.steps import ProcessRun, StepCall, arun_step, function_key, run_step
+from tasktronaut.errors import ArgumentError, MissingArgumentError
+from tasktronaut.model.freshness import expand_ready, stale
+from tasktronaut.model.node import Node, NodeKind, NodeStatus, check_assets
+from tasktronaut.model.options import DEFAULT_OPTIONS, ExecutorKind, TaskOptions
 from tasktronaut.state.fingerprint import canonical, item_key
 
 
@@ -117,3 +133,122 @@ def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
         raise ArgumentError(f"each: key must be an item field's name or a function, got "
                             f"{key!r}", name="key", value=key)
     return item_key(canonical(call_with(key, data, "each key")))
+
+
+def make_step(builder: Any, func: Callable[..., Any], description: str | None,
+              options: dict[str, Any], inputs: dict[str, Any]) -> Node:
+    """A step node calling ``func`` in ``builder``'s block, with its name, record key,
+    arguments, inputs and options worked out (``Builder.task`` adds it to the block)."""
+    compiler, scope, run = builder._compiler, builder._scope, builder._compiler.run
+    opts = step_options(func, options_of(func) or DEFAULT_OPTIONS, options)
+    explicit = description or opts.description
+    label = callable_name(func, run.definition)
+    name = compiler.unique(_step_name(description, opts.description, label, scope))
+    key = run.claim(" / ".join((*run.path, *scope.path, description or label)))
+    accepts_all, names, wants_context, required = signature_of(func)
+    kwargs = dict(scope.kwargs) if accepts_all else {
+        k: v for k, v in scope.kwargs.items() if k in names
+    }
+    sources = resolve_inputs(compiler.session.registry, run, scope, name, inputs,
+                             accepts_all, names)
+    if required:
+        check_required(required, name, {**kwargs, **sources} if sources else kwargs,
+                       scope.kwargs)
+    desc = explicit or scope.description or label.rpartition(".")[2]
+    call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key)
+    run.keys.append(key)
+    before = builder._block.requires()
+    if sources:
+        call.inputs = {p: n.taskname for p, n in sources.items()}
+        before += tuple(n for n in sources.values() if n not in before)
+    node = _step_node(name, opts, before, call, scope)
+    if node.status is NodeStatus.ALREADY_READY:
+        builder._block.pending_exit = before
+    compiler.session.registry[name] = node
+    if opts.stale_if == "changed":
+        run.top.watches_changes = True
+    run.steps_by_function.setdefault(function_key(func), []).append(name)
+    if scope.iteration:
+        run.scopes[name] = scope.iteration
+    builder._block.items.append({"step": name, "description": desc, "kwargs": kwargs})
+    return node
+
+
+def _step_name(description: str | None, decorated: str | None, label: str,
+               scope: Any) -> str:
+    """A step's display name: its description, else the decorator's or its callable's name,
+    with the items in scope (a name shown in logs, not a record key)."""
+    if description:
+        return description
+    if decorated:
+        return f"{decorated} ({scope.label})" if scope.items else decorated
+    return f"{label}({scope.label})" if scope.items else label
+
+
+def check_expected(process: str, kwargs: dict[str, Any], expected: dict[str, Any]) -> None:
+    """``expected_arguments``: presence and type of each argument (``None``: any type);
+    an omitted ``Optional[...]`` argument becomes ``None``."""
+    for name, hint in expected.items():
+        if hint is not None and not is_type(hint):
+            raise ArgumentError(
+                f"{process}: expected_arguments({name}=...) needs a type (or None for "
+                f"any), got {short_repr(hint)}", name=name, value=hint,
+            )
+        if hint is not None:
+            check_hint(process, name, hint)
+        if name not in kwargs:
+            if hint is not None and is_optional(hint):
+                kwargs[name] = None
+                continue
+            raise MissingArgumentError(
+                f"{process}: missing argument '{name}' (expected {type_name(hint)})",
+                name=name,
+            )
+        if hint is not None:
+            check_argument(process, name, kwargs[name], hint)
+
+
+_DONE = object()
+
+
+def static_each(builder: Any, func: Callable[..., Any], description: str | None,
+                key: Any) -> Iterator[Any]:
+    """A sub-block of ``builder`` per item ``func`` yields now, while the process is built."""
+    phase = f"in each {callable_name(func, builder._compiler.run.definition)}"
+    items = user_code(phase, call_with, func, builder._scope.kwargs, "each")
+    try:
+        iterator = iter(items)
+    except TypeError:
+        raise ArgumentError(
+            f"each: {callable_name(func, None)} must yield dicts, got {short_repr(items)}",
+            name="each", value=items,
+        ) from None
+    mode = builder._block.mode
+    while True:
+        item = user_code(phase, next, iterator, _DONE)
+        if item is _DONE:
+            return
+        data, item_description, segment = each_item(item, key, func)
+        child = builder._open(mode, data, item_description or description, segment)
+        try:
+            yield child
+        finally:
+            builder._close(child)
+
+
+def _step_node(name: str, opts: TaskOptions, before: tuple[Node, ...], call: StepCall,
+               scope: Any) -> Node:
+    """The node of a step; one whose declared asset is ready already (and not stale) is
+    done before the run, as an asset task would be."""
+    declared = None
+    if opts.asset is not None:
+        declared = check_assets(call_with(opts.asset, scope.kwargs), name)
+        call.declared = True
+    action = arun_step if opts.executor is ExecutorKind.ASYNC else run_step
+    node = Node(name, NodeKind.STEP, declared, opts, None, before, None, action, None,
+                call, call)
+    if declared is not None and node.ready and not expand_ready.get() and not (
+            opts.stale_if is not None and stale(node)):
+        node.status = NodeStatus.ALREADY_READY
+        node._deps = ()
+    return node

@@ -1,4 +1,4 @@
-"""Dispatch: where each node's action runs, capacity, tickets, timeouts, and the jobs that
+"""Dispatch: where each node's action runs, tickets, timeouts, and the jobs that
 run an action in another process together with what happens back here when they end.
 
 Every attempt gets a :class:`Ticket`; an executor reports ``(ticket, ok, value)`` on the run's
@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections import deque
 from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any
 
+from tasktronaut.engine.capacity import Capacity
 from tasktronaut.engine.events import Bus
 from tasktronaut.engine.outcome import DROPPED, aperform, perform
 from tasktronaut.engine.retry import next_delay
 from tasktronaut.engine.settings import RunSettings
 from tasktronaut.engine.stop import Stop, StopReason
 from tasktronaut.errors import (
-    ArgumentError,
     CancelProcessError,
     TaskTimeoutError,
     TasktronautError,
@@ -74,6 +73,20 @@ def finish_remote(node: Node, ok: bool, value: Any) -> tuple[bool, Any]:
         return True, reobserve(node)
     except TasktronautError as e:
         return False, e
+
+
+def give_up(ticket: Ticket, error: BaseException, log: RunLog) -> Outcome:
+    """Stop (or abandon) an attempt that timed out or was cancelled; it failed with ``error``."""
+    node = ticket.node
+    ticket.executor.cancel(ticket)
+    if node.hooks is not None:
+        try:
+            node.hooks.abandon(node)
+        except Exception as e:
+            log.error(f"{node.taskname}: abandoning its attempt failed: {e}")
+    if ticket.executor.remote:
+        finish_remote(node, False, error)
+    return node, False, error
 
 
 def local_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
@@ -144,7 +157,8 @@ def stop_now(node: Node, error: BaseException, stop: Stop, fail_fast: bool,
 
 
 class Dispatcher:
-    """The executors of one run, what is in flight on each, and the deadlines of attempts."""
+    """The executors of one run, what is in flight on each, and the deadlines of attempts;
+    the room they and the resources have is its :class:`~tasktronaut.engine.capacity.Capacity`."""
 
     def __init__(self, settings: RunSettings, log: RunLog, bus: Bus, stop: Stop,
                  timed: bool) -> None:
@@ -152,20 +166,26 @@ class Dispatcher:
         self.log, self.bus, self.stop = log, bus, stop
         self.here = settings.threads == 1 and not timed
         self.in_flight = 0
-        self.parked = 0
-        """How many nodes wait for room on an executor."""
+        self.capacity = capacity = Capacity(settings.resources)
+        # The loop calls these per node: bound here, they cost no extra call.
+        self.has_room, self.hold = capacity.has_room, capacity.hold
+        self.park, self.unpark = capacity.park, capacity.unpark
+        self.check_resources = capacity.check_resources
         self._settings = settings
         self._threads: ThreadExecutor | None = None
         self._process: Executor | None = None
         self._async: Executor | None = None
         self._limits = settings.resources
-        self._held: dict[str, int] = dict.fromkeys(settings.resources, 0)
         self._started: list[Executor] = []
-        self._busy: dict[Executor, int] = {}
-        self._parked: dict[Executor | None, deque[Node]] = {}
+        self._busy = capacity.busy
         self._current: dict[int, Ticket] = {}
         self._deadlines: list[tuple[float, int, Ticket, BaseException]] = []
         self._token = 0
+
+    @property
+    def parked(self) -> int:
+        """How many nodes wait for room on an executor."""
+        return self.capacity.parked
 
     def route(self, node: Node, alone: bool = False) -> Executor | None:
         """The executor for ``node``'s action; ``None`` to run it in the loop's thread.
@@ -207,56 +227,6 @@ class Dispatcher:
             self._started.append(executor)
             self._busy[executor] = 0
         return executor
-
-    def has_room(self, executor: Executor | None, node: Node) -> bool:
-        """Whether ``node`` may start now: its executor takes another job and the resources
-        it needs are free (else it is parked)."""
-        needs = node.options.resources
-        if needs and self._limits:
-            for name, amount in needs:
-                limit = self._limits.get(name)
-                if limit is not None and self._held[name] + amount > limit:
-                    return False
-        if executor is None:
-            return True
-        limit = executor.capacity
-        if node.options.timeout is None and not needs:
-            limit *= getattr(executor, "queue_depth", 1)
-        return self._busy[executor] < limit
-
-    def hold(self, node: Node, sign: int = 1) -> None:
-        """Take (or, ``sign=-1``, give back) the limited resources ``node`` needs."""
-        for name, amount in node.options.resources:
-            if name in self._held:
-                self._held[name] += sign * amount
-
-    def check_resources(self, nodes: list[Node]) -> None:
-        """Refuse, before anything starts, a node that needs more than there is in all."""
-        for node in nodes:
-            for name, amount in node.options.resources:
-                limit = self._limits.get(name)
-                if limit is not None and amount > limit:
-                    raise ArgumentError(
-                        f"Task '{node.taskname}' needs {amount} of resource '{name}' but the "
-                        f"run has {limit} in all", name="resources", value=dict(self._limits))
-
-    def park(self, executor: Executor | None, node: Node) -> None:
-        """Keep ``node`` until ``executor`` has room."""
-        self._parked.setdefault(executor, deque()).append(node)
-        self.parked += 1
-
-    def unpark(self) -> list[Node]:
-        """Parked nodes that now fit, in the order they came (the loop visits them again
-        before they start, so a node whose process was cancelled meanwhile never starts)."""
-        nodes: list[Node] = []
-        for executor, parked in self._parked.items():
-            room = len(parked) if executor is None else (
-                executor.capacity * getattr(executor, "queue_depth", 1) - self._busy[executor])
-            while parked and room > 0:
-                nodes.append(parked.popleft())
-                room -= 1
-        self.parked -= len(nodes)
-        return nodes
 
     def submit(self, node: Node, executor: Executor) -> Outcome | None:
         """Hand ``node``'s attempt to ``executor``; an outcome if it could not be handed."""
@@ -301,6 +271,8 @@ class Dispatcher:
 
     def collect(self, timeout: float | None) -> list[Outcome]:
         """Wait up to ``timeout`` seconds for outcomes, then take every one available."""
+        if self._async is not None:
+            self._async.flush()  # type: ignore[attr-defined]
         events = self.events
         try:
             item = events.get(timeout=timeout) if timeout is None or timeout > 0 else (
@@ -341,20 +313,8 @@ class Dispatcher:
         while deadlines and deadlines[0][0] <= now:
             _, _, ticket, error = heapq.heappop(deadlines)
             if self._settle(ticket):
-                outcomes.append(self._give_up(ticket, error))
+                outcomes.append(give_up(ticket, error, self.log))
         return outcomes
-
-    def _give_up(self, ticket: Ticket, error: BaseException) -> Outcome:
-        node = ticket.node
-        ticket.executor.cancel(ticket)
-        if node.hooks is not None:
-            try:
-                node.hooks.abandon(node)
-            except Exception as e:
-                self.log.error(f"{node.taskname}: abandoning its attempt failed: {e}")
-        if ticket.executor.remote:
-            finish_remote(node, False, error)
-        return node, False, error
 
     def stop_cancelled(self, whole_run: bool, remote: bool = True) -> list[Outcome]:
         """Stop attempts in worker processes (unless not ``remote``) and coroutines whose
@@ -369,7 +329,7 @@ class Dispatcher:
                 error = CancelProcessError(
                     "stopped: the run was interrupted" if self.stop.signal is not None
                     else "stopped: its process was cancelled")
-                outcomes.append(self._give_up(ticket, error))
+                outcomes.append(give_up(ticket, error, self.log))
         return outcomes
 
     def grace(self, seconds: float) -> None:

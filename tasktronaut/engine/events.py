@@ -86,7 +86,7 @@ class Bus:
     """The observers of one run, grouped by the hook points they implement."""
 
     __slots__ = ("around_attempt", "finished", "log", "node_finished", "node_retrying",
-                 "node_started", "run_finished", "run_started")
+                 "node_started", "ready_heard", "run_finished", "run_started")
 
     def __init__(self, observers: Sequence[Any], log: RunLog) -> None:
         self.log = log
@@ -102,6 +102,11 @@ class Bus:
         self.around_attempt = bound("around_attempt")
         self.finished = self._caller(self.node_finished)
         """Deliver ``node_finished`` (call only when ``node_finished`` is not empty)."""
+        self.ready_heard = any(not getattr(getattr(h, "__self__", None), "quiet_when_ready",
+                                           False) for h in self.node_finished)
+        """Whether some observer wants to hear of a node that became ready (the engine's
+        own reporter does not when info lines are off: a plain task's success then costs
+        no call at all)."""
 
     def _caller(self, handlers: tuple[Callable[..., Any], ...]) -> Callable[..., None]:
         """One call that delivers an event to ``handlers``: the handler itself when it is

@@ -41,7 +41,7 @@ from tasktronaut.logs import RunLog, current_log
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, walk
 from tasktronaut.model.protocols import Grown, Owner, current_session
 
-_ALREADY, _NEW = NodeStatus.ALREADY_READY, NodeStatus.NEW
+_ALREADY, _NEW, _READY = NodeStatus.ALREADY_READY, NodeStatus.NEW, NodeStatus.READY
 _TASK = NodeKind.TASK
 
 
@@ -69,6 +69,15 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
         fail_fast=fail_fast, listener=listener, state=state, grace=grace,
         observers=tuple(observers), resources=dict(resources or {}), async_limit=async_limit,
         loop=loop, restart=restart, force=force, force_downstream=force_downstream)
+    root, order = _graph(root, settings, log)
+    with records.opened(state, restart, dry_run) as store:
+        _Run(root, order, root._session, settings, store).execute()
+    return root
+
+
+def _graph(root: Node, settings: RunSettings, log: Any) -> tuple[Node, list[Node]]:
+    """The root to run (built afresh if it ran before; force and freshness applied) and its
+    nodes, requirements first; its owner is made ready for a new run."""
     if root.status is not _NEW:
         if root._rebuild is None:
             raise TasktronautError(f"Task '{root.taskname}' has already run and cannot be rebuilt")
@@ -81,153 +90,27 @@ def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = Non
     owner.interrupted = None
     if log is not None:
         owner.log = RunLog(log)
-    owner.dry_run = dry_run
+    owner.dry_run = settings.dry_run
     if forced is not None:
         order = forced
     else:
         order = owner.order if owner.root is root and owner.order is not None else walk(root)
     owner.order = None
-    with records.opened(state, restart, dry_run) as store:
-        _Run(root, order, owner, settings, store).execute()
-    return root
+    return root, order
 
 
-class _Run:
-    """One execution of a graph."""
+class _Settling:
+    """What happens after an attempt, whatever ran it: the one path for every executor."""
 
-    def __init__(self, root: Node, order: list[Node], owner: Owner, settings: RunSettings,
-                 store: Any) -> None:
-        self.root, self.order, self.owner = root, order, owner
-        self.settings, self.store, self.log = settings, store, owner.log
-        self.stop = Stop()
-        self.cancel_remote = False  # some attempts elsewhere must be stopped
-        self.acted = False  # whether an action has completed in this run
-        if store is not None:
-            records.restore(order, store, self.log)
-        else:
-            records.warn_uncached(order, self.log)
-        self.schedule = Schedule(order)
-        self.reporter = Reporter(self.log) if Reporter.wanted(self.log) else None
-        self.bus = Bus(_observers(self.reporter, self.schedule, settings, self.log), self.log)
-        self.dispatch = Dispatcher(settings, self.log, self.bus, self.stop, self.schedule.timed)
-        self.plain = (self.dispatch.here and settings.executor is None and not settings.dry_run
-                      and not self.bus.node_started and not self.bus.around_attempt
-                      and not settings.resources)
-        if settings.resources:
-            self.dispatch.check_resources(order)
-
-    def request_cancel(self) -> None:
-        """Stop starting new work (called from any thread, e.g. by ``Node.cancel``)."""
-        self.stop.request(StopReason.CANCELLED)
-        self.cancel_remote = True
-        self.dispatch.wake()
-
-    def execute(self) -> None:
-        bus = self.bus
-        with _current(self), _gc.frozen():
-            if bus.run_started:
-                bus.emit(bus.run_started, self.root, self.order)
-            forcing = self.settings.force or self.settings.force_downstream
-            if self.root.status is not _ALREADY or forcing:
-                try:
-                    with signals(self.stop, self._interrupted):
-                        self._drive()
-                finally:
-                    self.dispatch.shutdown()
-                self._wrap_up()
-            if bus.run_finished:
-                bus.emit(bus.run_finished, self.root, self.stop.reason)
-
-    def _drive(self) -> None:
-        """Start what may start; otherwise take outcomes; otherwise wait for a retry."""
-        schedule, dispatch, stop, start = self.schedule, self.dispatch, self.stop, self.start
-        pop = schedule.pop
-        while True:
-            if stop.reason is None:
-                if schedule.waiting:
-                    schedule.requeue_due(time.monotonic())
-                node = pop()
-                if node is not None:
-                    start(node)
-                    continue
-            elif schedule.cleanups and self._drain_for_cleanups():
-                continue
-            if dispatch.in_flight:
-                self._collect()
-            elif dispatch.parked and stop.reason is None:
-                for node in dispatch.unpark():
-                    start(node)
-            elif schedule.waiting and stop.reason is None:
-                _sleep_until_due(schedule, stop)
-            else:
-                return
-
-    def _drain_for_cleanups(self) -> bool:
-        """After a stop, nothing new starts but cleanup steps: what would have started is
-        skipped (so that the cleanups after it can come), and a cleanup starts. True if a
-        node was taken off the queue."""
-        node = self.schedule.pop()
-        if node is None:
-            return False
-        if node.options.always:
-            self.start(node)
-        else:
-            skipped(node)
-            self.release(node)
-        return True
-
-    def start(self, node: Node) -> None:
-        """Visit a node whose requirements were all visited; run or submit its action."""
-        if self.plain and node.kind is _TASK and node.hooks is None and (
-                node.options.executor is None):
-            # The common case, with nothing to decide: a plain task whose requirements are
-            # all ready runs right here (what visit() and route() would conclude).
-            for dep in node._deps or ():
-                if dep._ready is not True:
-                    break
-            else:
-                error = perform_settled(node)
-                if error is not None:
-                    self.finish(node, False, error)
-                    return
-                self.acted = True
-                self.schedule.release(node)
-                if self.bus.node_finished:
-                    self.bus.finished(node)
-                return
-        if not visit(node, self.settings.dry_run, self.log, self.acted):
-            self.release(node)
-            return
-        dispatch = self.dispatch
-        executor = dispatch.route(node, alone=not self.schedule)
-        if not dispatch.has_room(executor, node):
-            dispatch.park(executor, node)
-            return
-        if node.hooks is not None:
-            try:
-                node.hooks.starting(node)
-            except Exception as e:
-                self.fail(node, e)
-                return
-        if executor is None:
-            self._perform_here(node)
-        elif (outcome := dispatch.submit(node, executor)) is not None:
-            self.finish(*outcome)
-
-    def _perform_here(self, node: Node) -> None:
-        bus, dispatch = self.bus, self.dispatch
-        if bus.node_started:
-            bus.emit(bus.node_started, node)
-        dispatch.hold(node)
-        try:
-            if bus.around_attempt:
-                with bus.attempt(node):
-                    ok, value = perform(node)
-            else:
-                ok, value = perform(node)
-        finally:
-            dispatch.hold(node, -1)
-        self.finish(node, ok, value)
+    schedule: Schedule
+    stop: Stop
+    bus: Bus
+    store: Any
+    settings: RunSettings
+    log: RunLog
+    order: list[Node]
+    acted: bool
+    cancel_remote: bool
 
     def finish(self, node: Node, ok: bool, value: Any) -> None:
         """After an attempt, whatever ran it: record, retry, or settle the node."""
@@ -283,6 +166,162 @@ class _Run:
         if self.bus.node_finished:
             self.bus.finished(node)
 
+
+class _Run(_Settling):
+    """One execution of a graph."""
+
+    def __init__(self, root: Node, order: list[Node], owner: Owner, settings: RunSettings,
+                 store: Any) -> None:
+        self.root, self.order, self.owner = root, order, owner
+        self.settings, self.store, self.log = settings, store, owner.log
+        self.stop = Stop()
+        self.cancel_remote = False  # some attempts elsewhere must be stopped
+        self.acted = False  # whether an action has completed in this run
+        if store is not None:
+            records.restore(order, store, self.log)
+        else:
+            records.warn_uncached(order, self.log)
+        self.schedule = Schedule(order)
+        self.reporter = Reporter(self.log) if Reporter.wanted(self.log) else None
+        self.bus = Bus(_observers(self.reporter, self.schedule, settings, self.log), self.log)
+        self.dispatch = Dispatcher(settings, self.log, self.bus, self.stop, self.schedule.timed)
+        self.plain = (self.dispatch.here and settings.executor is None and not settings.dry_run
+                      and not self.bus.node_started and not self.bus.around_attempt
+                      and not settings.resources)
+        if settings.resources:
+            self.dispatch.check_resources(order)
+
+    def request_cancel(self) -> None:
+        """Stop starting new work (called from any thread, e.g. by ``Node.cancel``)."""
+        self.stop.request(StopReason.CANCELLED)
+        self.cancel_remote = True
+        self.dispatch.wake()
+
+    def execute(self) -> None:
+        bus = self.bus
+        with _current(self), _gc.frozen():
+            if bus.run_started:
+                bus.emit(bus.run_started, self.root, self.order)
+            forcing = self.settings.force or self.settings.force_downstream
+            if self.root.status is not _ALREADY or forcing:
+                try:
+                    with signals(self.stop, self._interrupted):
+                        self._drive()
+                finally:
+                    self.dispatch.shutdown()
+                self._wrap_up()
+            if bus.run_finished:
+                bus.emit(bus.run_finished, self.root, self.stop.reason)
+
+    def _drive(self) -> None:
+        """Start what may start; otherwise take outcomes; otherwise wait for a retry."""
+        schedule, stop, start = self.schedule, self.stop, self.start
+        queue = schedule.queue if schedule.fifo else None  # read directly: the hot path
+        while True:
+            if stop.reason is None:
+                if schedule.waiting:
+                    schedule.requeue_due(time.monotonic())
+                if queue is None:
+                    node = schedule.pop()
+                elif queue:
+                    node = queue.popleft()
+                else:
+                    node = None
+                if node is not None:
+                    start(node)
+                    continue
+            elif schedule.cleanups and self._drain_for_cleanups():
+                continue
+            if not self._wait():
+                return
+
+    def _wait(self) -> bool:
+        """Nothing may start now: take outcomes, start what found room, or wait for a
+        retry's time. False when there is nothing left to wait for."""
+        dispatch, stop = self.dispatch, self.stop
+        if dispatch.in_flight:
+            self._collect()
+        elif dispatch.parked and stop.reason is None:
+            for node in dispatch.unpark():
+                self.start(node)
+        elif self.schedule.waiting and stop.reason is None:
+            _sleep_until_due(self.schedule, stop)
+        else:
+            return False
+        return True
+
+    def _drain_for_cleanups(self) -> bool:
+        """After a stop, nothing new starts but cleanup steps: what would have started is
+        skipped (so that the cleanups after it can come), and a cleanup starts. True if a
+        node was taken off the queue."""
+        node = self.schedule.pop()
+        if node is None:
+            return False
+        if node.options.always:
+            self.start(node)
+        else:
+            skipped(node)
+            self.release(node)
+        return True
+
+    def start(self, node: Node) -> None:
+        """Visit a node whose requirements were all visited; run or submit its action."""
+        if self.plain and node.kind is _TASK and node.hooks is None and (
+                node.options.executor is None):
+            # The common case, with nothing to decide: a plain task whose requirements are
+            # all ready runs right here (what visit() and route() would conclude).
+            for dep in node._deps or ():
+                if dep._ready is not True:
+                    break
+            else:
+                error = perform_settled(node)
+                if error is not None:
+                    self.finish(node, False, error)
+                    return
+                self.acted = True
+                self.schedule.release(node)
+                bus = self.bus
+                if bus.ready_heard or (bus.node_finished and node.status is not _READY):
+                    bus.finished(node)
+                return
+        self._start_visited(node)
+
+    def _start_visited(self, node: Node) -> None:
+        """Every other node: visit it, then run it here or hand it to its executor."""
+        if not visit(node, self.settings.dry_run, self.log, self.acted):
+            self.release(node)
+            return
+        dispatch = self.dispatch
+        executor = dispatch.route(node, alone=not self.schedule)
+        if not dispatch.has_room(executor, node):
+            dispatch.park(executor, node)
+            return
+        if node.hooks is not None:
+            try:
+                node.hooks.starting(node)
+            except Exception as e:
+                self.fail(node, e)
+                return
+        if executor is None:
+            self._perform_here(node)
+        elif (outcome := dispatch.submit(node, executor)) is not None:
+            self.finish(*outcome)
+
+    def _perform_here(self, node: Node) -> None:
+        bus, dispatch = self.bus, self.dispatch
+        if bus.node_started:
+            bus.emit(bus.node_started, node)
+        dispatch.hold(node)
+        try:
+            if bus.around_attempt:
+                with bus.attempt(node):
+                    ok, value = perform(node)
+            else:
+                ok, value = perform(node)
+        finally:
+            dispatch.hold(node, -1)
+        self.finish(node, ok, value)
+
     def _collect(self) -> None:
         """Take the outcomes of attempts (waiting at most until the next deadline or retry),
         then start what was waiting for room. Called only while something is in flight."""
@@ -319,22 +358,8 @@ class _Run:
         """Fail retries that never came, skip what never started, and say so."""
         for node in self.schedule.drop_delayed():
             self.fail(node, node.error or TasktronautError("not retried: the run stopped"))
-        reason = self.stop.reason
-        if reason is None:
-            return
-        never = [node for node in self.order if node.status is _NEW]
-        for node in never:
-            skipped(node)
-            node._dependents = None
-            if self.bus.node_finished:
-                self.bus.finished(node)
-        # what never started: also queued attempts dropped when the run stopped
-        tasks = sum(1 for node in self.order
-                    if node.status is NodeStatus.SKIPPED and node.kind is not NodeKind.JOIN)
-        if tasks:
-            self.root._ready = False
-            if self.reporter is not None:
-                self.reporter.stopped(reason, tasks, self.root)
+        if self.stop.reason is not None:
+            _skip_unstarted(self)
 
 
 def _observers(reporter: Reporter | None, schedule: Schedule, settings: RunSettings,
@@ -376,3 +401,20 @@ def _current(run: _Run) -> Iterator[None]:
         owner.interrupted = run.stop.signal
         current_log.reset(tokens[1])
         current_session.reset(tokens[0])
+
+
+def _skip_unstarted(run: _Run) -> None:
+    """A stopped run: what never started is skipped, and the run says how much."""
+    never = [node for node in run.order if node.status is _NEW]
+    for node in never:
+        skipped(node)
+        node._dependents = None
+        if run.bus.node_finished:
+            run.bus.finished(node)
+    # what never started: also queued attempts dropped when the run stopped
+    tasks = sum(1 for node in run.order
+                if node.status is NodeStatus.SKIPPED and node.kind is not NodeKind.JOIN)
+    if tasks:
+        run.root._ready = False
+        if run.reporter is not None and run.stop.reason is not None:
+            run.reporter.stopped(run.stop.reason, tasks, run.root)

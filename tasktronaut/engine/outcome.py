@@ -91,7 +91,22 @@ def perform_settled(node: Node) -> BaseException | None:
     nodes of a large graph take, so it saves the calls in between.
     """
     try:
-        ready = _act(node)
+        # _act() inlined for a task with one Asset: this is the hottest path of a run
+        action = node._action
+        if action is not None:
+            result = node.result = action(node)
+            if result is not None and inspect.isawaitable(result):
+                raise _unexpected_awaitable(node, result)
+        asset = node._asset
+        if type(asset) is Asset:
+            try:
+                ready = node._ready = bool(asset.ready())
+            except TasktronautError:
+                raise
+            except Exception as e:
+                raise readiness_error(e) from e
+        else:
+            ready = reobserve(node)
     except BaseException as e:
         _abort_if_asked(e)
         node._ready = False

@@ -36,6 +36,8 @@ class Reporter:
 
     def __init__(self, log: RunLog) -> None:
         self.log = log
+        self.quiet_when_ready = not (log.info_on or log.debug_on)
+        """A node that became ready gets no line: the bus need not tell this reporter."""
         if not log.info_on:  # its own methods are what the bus looks for: drop unused ones
             self.node_started = None  # type: ignore[assignment]
 

@@ -71,6 +71,11 @@ class Schedule:
             node._pending = pending
             if not pending:
                 ready.append(node)
+        self._start(order, ready, tuned)
+
+    def _start(self, order: Sequence[Node], ready: list[Node], tuned: list[Node]) -> None:
+        """Queue the nodes that wait for nothing; by priority if any node has one (``tuned``:
+        the nodes with options of their own, the only ones that can)."""
         self.timed = any(n.options.timeout is not None for n in tuned)
         self.cleanups = any(n.options.always for n in tuned)
         if any(n.options.priority for n in tuned):
@@ -129,12 +134,15 @@ class Schedule:
         if dependents is None:
             return
         node._dependents = None
-        push = self.queue.append if self._heap is None else self._push
-        if type(dependents) is not list:
+        if type(dependents) is not list:  # one dependent (a chain): the shortest path
             dependents._pending -= 1  # type: ignore[union-attr]
             if not dependents._pending:  # type: ignore[union-attr]
-                push(dependents)  # type: ignore[arg-type]
+                if self._heap is None:
+                    self.queue.append(dependents)  # type: ignore[arg-type]
+                else:
+                    self._push(dependents)  # type: ignore[arg-type]
             return
+        push = self.queue.append if self._heap is None else self._push
         for dependent in dependents:
             dependent._pending -= 1
             if not dependent._pending:
@@ -164,6 +172,11 @@ class Schedule:
         nodes = [entry[2] for entry in sorted(self.waiting)]
         self.waiting.clear()
         return nodes
+
+    @property
+    def fifo(self) -> bool:
+        """Whether ready nodes come out in the order they became ready (no priorities)."""
+        return self._heap is None
 
     def __len__(self) -> int:
         return len(self.queue) + len(self._heap or ())

@@ -15,8 +15,9 @@ import enum
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, Union
 
-from tasktronaut.errors import CancelProcessError, CycleError, ProtocolError, TasktronautError
+from tasktronaut.errors import CycleError, ProtocolError, TasktronautError
 from tasktronaut.model.assets import Asset, AssetT, flatten_assets, observe
+from tasktronaut.model.control import RunControl
 from tasktronaut.model.freshness import expand_ready, stale
 from tasktronaut.model.options import DEFAULT_OPTIONS, TaskOptions
 from tasktronaut.model.protocols import NodeHooks
@@ -60,12 +61,12 @@ ActionFn = Callable[["Node"], Any]
 ExpandFn = Callable[["Node"], ReqT]
 
 
-class Node:
+class Node(RunControl):
     """One unit of work in the graph; identity (equality and hash) is the task name.
 
     Public properties mirror iotaa: ``taskname``, ``asset``, ``ref``, ``ready``, ``req`` and
     ``graph``. ``status``, ``result``, ``error`` and ``attempt`` tell what happened to it in
-    its last run.
+    its last run; running and cancelling come from :class:`RunControl`.
 
     Nodes are created once per task per run and sit on the engine's hot path, so this is a
     hand-written slotted class: every slot is set in ``__init__`` from constants, which is
@@ -193,68 +194,6 @@ class Node:
         from tasktronaut.model.report import to_dot
 
         return to_dot(self)
-
-    def run(self, **settings: Any) -> Node:
-        """Run the graph below this node and return its root (``.ready`` tells the outcome).
-
-        Settings: ``threads`` (default 1), ``processes``, ``executor``, ``dry_run``, ``log``,
-        ``fail_fast``, ``listener`` (called with each node as it gets its final status),
-        ``state``, ``observers`` (objects that hear the run's events, such as ``RunFacts``,
-        which leaves :attr:`run_record` on the returned root), ``resources``
-        (``{"db": 2}``: limits of named resources) and ``async_limit``. A graph runs once;
-        running an already-run node builds its graph afresh (readiness is read again) and
-        runs that, returning the new root.
-        """
-        from tasktronaut.engine import run  # the one sanctioned upward import
-
-        return run(self, **settings)
-
-    async def arun(self, **settings: Any) -> Node:
-        """:meth:`run` for applications that live on asyncio: ``await node.arun(...)``.
-
-        The run is driven from a worker thread, so the caller's event loop stays free; async
-        actions run on the caller's loop, thread and process actions on their workers.
-        Cancelling the awaiting task cancels the run (nothing new starts; running coroutines
-        are cancelled) and waits for it to wind down.
-        """
-        import asyncio
-
-        from tasktronaut.engine import run  # the one sanctioned upward import
-
-        loop = asyncio.get_running_loop()
-        task = asyncio.ensure_future(asyncio.to_thread(run, self, loop=loop, **settings))
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            self.cancel()
-            await asyncio.wait([task])
-            raise
-
-    def cancel(self) -> None:
-        """Cancel the run this node belongs to, from any thread.
-
-        Nothing new starts; running actions finish (steps see ``context.cancelled``); a
-        process node also fires ``on_cancelled`` for the parts that had started.
-        """
-        if self.hooks is not None:
-            self.hooks.cancel(self, CancelProcessError(f"'{self.taskname}' was cancelled"))
-        session = self._session
-        if session is not None:
-            session.cancel.set()
-            if session.active is not None:
-                session.active.request_cancel()
-
-    @property
-    def run_record(self) -> Any:
-        """What the run that returned this root did (a ``RunRecord``: attempts, timings,
-        errors, totals), when it ran with ``RunFacts``; ``None`` otherwise."""
-        record = getattr(self._session, "record", None)
-        return record if getattr(record, "root", None) == self.taskname else None
-
-    @property
-    def interrupted(self) -> int | None:
-        """The signal (``signal.SIGINT``, ``SIGTERM``) that stopped this node's last run."""
-        return self._session.interrupted if self._session is not None else None
 
     def _observe(self) -> bool:
         kind = self.kind

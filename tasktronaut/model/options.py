@@ -49,6 +49,20 @@ def _non_negative(name: str, value: float | None) -> None:
         raise ArgumentError(f"{name} must be >= 0, got {value!r}", name=name, value=value)
 
 
+def _integer(name: str, value: Any, at_least_zero: bool = False) -> None:
+    """An integer (not a bool), ``>= 0`` if ``at_least_zero``."""
+    if isinstance(value, bool) or not isinstance(value, int) or (at_least_zero and value < 0):
+        bound = " >= 0" if at_least_zero else ""
+        raise ArgumentError(f"{name} must be an integer{bound}, got {value!r}", name=name,
+                            value=value)
+
+
+def _positive(name: str, value: float | None) -> None:
+    """A duration that, when given, is more than zero seconds."""
+    if value is not None and value <= 0:
+        raise ArgumentError(f"{name} must be > 0 seconds, got {value!r}", name=name, value=value)
+
+
 def _check_exceptions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, tuple) or not all(
         isinstance(e, type) and issubclass(e, BaseException) for e in value
@@ -168,17 +182,8 @@ class TaskOptions:
     ``"changed"``; ``None`` keeps iotaa's rule (ready when the assets are)."""
 
     def __attrs_post_init__(self) -> None:
-        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or (
-            self.retries < 0
-        ):
-            raise ArgumentError(
-                f"retries must be an integer >= 0, got {self.retries!r}",
-                name="retries",
-                value=self.retries,
-            )
-        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
-            raise ArgumentError(f"priority must be an integer, got {self.priority!r}",
-                                name="priority", value=self.priority)
+        _integer("retries", self.retries, at_least_zero=True)
+        _integer("priority", self.priority)
         _non_negative("backoff_base", self.backoff_base)
         _non_negative("backoff_max", self.backoff_max)
         _number("jitter", self.jitter)
@@ -187,17 +192,8 @@ class TaskOptions:
         if self.description is not None and not isinstance(self.description, str):
             raise ArgumentError(f"description must be a string, got {self.description!r}",
                                 name="description", value=self.description)
-        if self.timeout is not None and self.timeout <= 0:
-            raise ArgumentError(
-                f"timeout must be > 0 seconds, got {self.timeout!r}",
-                name="timeout",
-                value=self.timeout,
-            )
-        if self.cache_ttl is not None and self.cache_ttl <= 0:
-            raise ArgumentError(
-                f"cache_ttl must be > 0 seconds, got {self.cache_ttl!r}",
-                name="cache_ttl", value=self.cache_ttl,
-            )
+        _positive("timeout", self.timeout)
+        _positive("cache_ttl", self.cache_ttl)
         if self.stale_if not in (None, "newer", "changed"):
             raise ArgumentError(
                 f"stale_if must be 'newer' or 'changed', got {self.stale_if!r}",
@@ -229,7 +225,13 @@ class TaskOptions:
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> TaskOptions:
-        """Build options from keyword arguments, accepting ``max_attempts`` for ``retries``."""
+        """Build options from keyword arguments, accepting ``max_attempts`` for ``retries``.
+
+        No keywords: the one default instance (the engine skips nodes that have it when it
+        looks for timeouts, priorities and the like).
+        """
+        if not kwargs and cls is TaskOptions and "DEFAULT_OPTIONS" in globals():
+            return DEFAULT_OPTIONS
         known = {f.name for f in attrs.fields(cls)} | {"max_attempts"}
         unknown = sorted(set(kwargs) - known)
         if unknown:

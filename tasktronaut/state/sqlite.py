@@ -14,10 +14,10 @@ Design choices:
 - **Concurrency.** Readers never wait for the writer (WAL). Writers from several threads or
   processes queue on SQLite's lock with a busy timeout (30 s by default) and, if that runs
   out, a few retries with a growing pause before :class:`StateError` is raised.
-- **A connection per thread** (``threading.local``), because the engine records from worker
-  threads and a SQLite connection must not be used by two threads at once. A process that was
-  forked from one holding the store opens connections of its own and never touches the
-  inherited ones.
+- **A connection per thread** (:class:`~tasktronaut.state.connections.ThreadConnections`),
+  because the engine records from worker threads and a SQLite connection must not be used by
+  two threads at once. A process that was forked from one holding the store opens connections
+  of its own and never touches the inherited ones.
 - **Results are stored with their encoding** (``json`` or ``pickle``) on every row, so a file
   written with one serializer is still readable with the other.
 - **Careful opening** (see :mod:`tasktronaut.state.schema`): a file that is not ours is
@@ -35,7 +35,6 @@ import pickle
 import sqlite3
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,19 +51,11 @@ from tasktronaut.state.base import (
     to_enum,
     type_name,
 )
+from tasktronaut.state.connections import ThreadConnections
 from tasktronaut.state.runs import RunTables, transaction
 
 _T = TypeVar("_T")
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
-
-
-class _Holder:
-    """One thread's connection; weakly referenced so a finished thread's connection goes."""
-
-    __slots__ = ("__weakref__", "conn")
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -123,9 +114,7 @@ class SQLiteStore(RunTables):
             )
         self.timeout = float(timeout)
         self.retries = retries
-        self._closed = False
-        self._inherited: list[object] = []
-        self._reset_connections()
+        self._connections = ThreadConnections(self.path, self.timeout, self.synchronous)
         try:
             self._open_file()
             self._run(lambda conn: schema.upgrade(conn, self.path))
@@ -207,14 +196,7 @@ class SQLiteStore(RunTables):
 
     def close(self) -> None:
         """Close the connections of all threads. Call it once no thread uses the store."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            holders = list(self._holders)
-            self._holders.clear()
-        for holder in holders:
-            holder.conn.close()
+        self._connections.close()
         _opened_files.remove(getattr(self, "_file", None))
 
     # -- serialisation -------------------------------------------------------------------
@@ -255,50 +237,12 @@ class SQLiteStore(RunTables):
             step=step,
         ) from problem
 
-    # -- connections ---------------------------------------------------------------------
-
-    def _reset_connections(self) -> None:
-        self._pid = os.getpid()
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._closed:
-            raise StateError(f"State store {self.path} is closed")
-        if self._pid != os.getpid():
-            # Forked: the inherited connections belong to the parent. Keep them referenced
-            # (closing one here could disturb the parent's use of the file) and start afresh.
-            self._inherited.append((self._holders, self._local))
-            self._reset_connections()
-        holder: _Holder | None = getattr(self._local, "holder", None)
-        if holder is None:
-            holder = _Holder(self._connect())
-            self._local.holder = holder
-            with self._lock:
-                self._holders.add(holder)
-        return holder.conn
-
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: autocommit, so every statement is its own transaction unless
-        # we open one explicitly. check_same_thread=False only so that close() can close the
-        # connections of other threads; each connection is otherwise used by its thread only.
-        conn = sqlite3.connect(
-            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute(f"PRAGMA synchronous={self.synchronous.value}")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
     def _run(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``operation`` on this thread's connection, retrying while the file is locked."""
         for attempt in range(self.retries + 1):
             conn: sqlite3.Connection | None = None
             try:
-                conn = self._connection()
+                conn = self._connections.get()
                 return operation(conn)
             except sqlite3.OperationalError as exc:
                 if conn is not None and conn.in_transaction:

@@ -10,7 +10,6 @@ a real stop, unlike a thread's.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
@@ -33,8 +32,10 @@ class AsyncExecutor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._events: Events | None = None
-        self._running: dict[int, concurrent.futures.Future[Any]] = {}
+        self._running: dict[int, asyncio.Task[Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._incoming: list[tuple[Any, AsyncJob]] = []
+        self._woken = False
         self._lock = threading.Lock()
 
     def start(self, events: Events, log: RunLog) -> None:
@@ -61,10 +62,31 @@ class AsyncExecutor:
         return loop
 
     def submit(self, ticket: Any, job: AsyncJob) -> None:
-        future = asyncio.run_coroutine_threadsafe(self._attempt(ticket, job),
-                                                  self._ensure_loop())
+        """Queue the attempt; :meth:`flush` hands what is queued to the loop at once (one
+        wake-up of the loop for a burst of attempts, not one each)."""
+        self._ensure_loop()
         with self._lock:
-            self._running[id(ticket)] = future
+            self._incoming.append((ticket, job))
+
+    def flush(self) -> None:
+        """Hand the queued attempts to the loop (the engine calls it before it waits)."""
+        with self._lock:
+            if not self._incoming or self._woken or self._loop is None:
+                return
+            self._woken = True
+            loop = self._loop
+        loop.call_soon_threadsafe(self._take_incoming)
+
+    def _take_incoming(self) -> None:
+        """On the loop: start every attempt handed over since the last wake-up."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            incoming, self._incoming = self._incoming, []
+            self._woken = False
+        for ticket, job in incoming:
+            task = loop.create_task(self._attempt(ticket, job))
+            with self._lock:
+                self._running[id(ticket)] = task
 
     async def _attempt(self, ticket: Any, job: AsyncJob) -> None:
         events = self._events
@@ -85,20 +107,24 @@ class AsyncExecutor:
         events.put(event)
 
     def cancel(self, ticket: Any) -> None:
-        """Cancel the coroutine of this attempt."""
+        """Cancel the coroutine of this attempt (or drop it, if it has not started)."""
         with self._lock:
-            future = self._running.pop(id(ticket), None)
-        if future is not None:
-            future.cancel()
+            task = self._running.pop(id(ticket), None)
+            self._incoming = [(t, j) for t, j in self._incoming if t is not ticket]
+            loop = self._loop
+        if task is not None and loop is not None:
+            loop.call_soon_threadsafe(task.cancel)
 
     def shutdown(self) -> None:
         """Cancel what still runs and let it unwind; stop the loop if this executor
         started it (the caller's loop, for ``arun``, is left running)."""
         with self._lock:
             running, self._running = list(self._running.values()), {}
-        for future in running:
-            future.cancel()
+            self._incoming = []
         loop, thread = self._loop, self._thread
+        for task in running:
+            if loop is not None:
+                loop.call_soon_threadsafe(task.cancel)
         self._loop = self._thread = None
         if loop is None:
             return
