@@ -344,7 +344,8 @@ class StepCall(NodeHooks):
                          dict(run.results) if wants else {},
                          dict(run.steps_by_function) if wants else {})
         try:
-            shipped = PickledJob(pickle.dumps(job))  # pickled once, here, not again to send
+            # pickled once, here, not again to send
+            shipped = PickledJob(pickle.dumps(job), node.taskname, node.attempt)
         except Exception as e:
             raise ArgumentError(
                 f"step '{node.taskname}' cannot run in a worker process: "
@@ -385,18 +386,19 @@ def _unpicklable(job: RemoteStep) -> str:
 
 
 class PickledJob:
-    """A job already pickled: the worker process unpickles and runs it."""
+    """A job already pickled: the worker process unpickles and runs it. ``task`` and
+    ``attempt`` label the records the job logs there."""
 
-    __slots__ = ("payload",)
+    __slots__ = ("attempt", "payload", "task")
 
-    def __init__(self, payload: bytes) -> None:
-        self.payload = payload
+    def __init__(self, payload: bytes, task: str | None = None, attempt: int | None = None):
+        self.payload, self.task, self.attempt = payload, task, attempt
 
     def __call__(self) -> Any:
         return pickle.loads(self.payload)()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (PickledJob, (self.payload,))
+        return (PickledJob, (self.payload, self.task, self.attempt))
 
 
 @attrs.frozen

@@ -8,6 +8,7 @@ are forwarded to the run's logger.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import logging.handlers
 import multiprocessing
@@ -22,7 +23,7 @@ from queue import Empty
 from typing import Any
 
 from tasktronaut.errors import TasktronautError, WorkerError
-from tasktronaut.logs import RunLog, current_log
+from tasktronaut.logs import RunLog, current_log, log_context
 from tasktronaut.model.protocols import Events, Job
 
 
@@ -99,6 +100,8 @@ def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection,
     forward.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
     forward.setLevel(logging.DEBUG)
     forward.propagate = False
+    label = _JobLabel()
+    forward.addFilter(label)
     current_log.set(RunLog(forward))
     while True:
         try:
@@ -107,6 +110,8 @@ def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection,
             return
         if job is None:
             return
+        label.task = getattr(job, "task", None) or getattr(job, "name", None)
+        label.attempt = getattr(job, "attempt", None)
         try:
             reply: tuple[Any, ...] = (True, job())
         except BaseException as e:
@@ -121,6 +126,24 @@ def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection,
                     TasktronautError(f"the result could not be sent back: {e}"))))
             except OSError:
                 return
+
+
+_NO_CONTEXT = contextlib.nullcontext()
+
+
+class _JobLabel(logging.Filter):
+    """In a worker process: label each record with the task and attempt of the job that
+    logs it, so that the driver can show them as it shows its own records' context."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.task: str | None = None
+        self.attempt: int | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.tasktronaut_task = self.task
+        record.tasktronaut_attempt = self.attempt
+        return True
 
 
 class _Worker:
@@ -167,7 +190,9 @@ class ProcessExecutor:
         self._log_queue = self._context.Queue()
         self._workers = [_Worker(self._context, self._log_queue) for _ in range(self.capacity)]
         for target in (self._monitor, self._forward_logs):
-            thread = threading.Thread(target=target, daemon=True, name="tasktronaut-monitor")
+            # in a copy of the run's context: forwarded records carry its run id too
+            thread = threading.Thread(target=contextvars.copy_context().run, args=(target,),
+                                      daemon=True, name="tasktronaut-monitor")
             thread.start()
             self._threads.append(thread)
 
@@ -258,7 +283,10 @@ class ProcessExecutor:
             if record is None:
                 return
             if self._log is not None:
-                self._log.emit(record.levelno, record.getMessage())
+                task = getattr(record, "tasktronaut_task", None)
+                with log_context(task=task, attempt=getattr(record, "tasktronaut_attempt",
+                                                            None)) if task else _NO_CONTEXT:
+                    self._log.emit(record.levelno, record.getMessage())
 
     def shutdown(self) -> None:
         self._stopping.set()
