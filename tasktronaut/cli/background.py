@@ -14,18 +14,23 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
 
-from tasktronaut.background import QueuedRun, RunHandle, SQLiteQueue, Status, Worker, schedules
-from tasktronaut.background.targets import Call, call_of
 from tasktronaut.cli.errors import CliError, reporting
 from tasktronaut.cli.progress import logging_to_stderr
 from tasktronaut.cli.state import open_state, state_path
 from tasktronaut.cli.targets import build, load_target
 from tasktronaut.state import DEFAULT_STATE_PATH, StateError
+
+if TYPE_CHECKING:  # tasktronaut.background is imported when a command runs, not at start-up
+    from tasktronaut.background import QueuedRun, Worker
+    from tasktronaut.background.targets import Call
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+"""The values of :class:`tasktronaut.background.Status`, for ``runs --status``."""
 
 _state = click.option("--state", "state_value", default=str(DEFAULT_STATE_PATH),
                       show_default=True, metavar="PATH", help="The state file of the queue.")
@@ -51,6 +56,8 @@ def _backend(state_value: str, rq_url: str | None, create: bool = False) -> Iter
     assert path is not None
     if not create and not path.exists():
         raise CliError(f"no state file at {path}")
+    from tasktronaut.background import SQLiteQueue
+
     queue = SQLiteQueue(open_state(path))
     try:
         yield queue
@@ -66,11 +73,19 @@ def _call(target: str, args: tuple[str, ...], arg_items: tuple[str, ...],
     that a worker in another folder finds it too."""
     loaded = load_target(target)
     root = build(loaded, args, arg_items, option_items, identifier)
+    from tasktronaut.background.targets import call_of
+
     call = call_of(root, (), {}, None)
     module, _, name = target.rpartition(":") if ":" in target else target.rpartition(".")
     if module.endswith(".py") or os.sep in module:
         module = str(Path(module).resolve())
     return attrs.evolve(call, target=f"{module}:{name}")
+
+
+def _schedules() -> Any:
+    from tasktronaut.background import schedules
+
+    return schedules
 
 
 def _record(backend: Any, identifier: str) -> QueuedRun:
@@ -133,7 +148,7 @@ def status(identifier: str, state_value: str, rq_url: str | None) -> None:
         click.echo(_line(record))
         for step in backend.steps(identifier):
             click.echo(f"  done: {step}")
-    raise SystemExit(0 if record.status is Status.SUCCEEDED else 1)
+    raise SystemExit(0 if record.status.value == "succeeded" else 1)
 
 
 @click.command(short_help="Wait for a background run to end.")
@@ -146,11 +161,13 @@ def wait(identifier: str, timeout: float | None, state_value: str, rq_url: str |
     with _backend(state_value, rq_url) as backend:
         _record(backend, identifier)
         try:
+            from tasktronaut.background import RunHandle
+
             ended = RunHandle(backend, identifier).wait(timeout)
         except TimeoutError as e:
             raise CliError(str(e)) from e
         click.echo(_line(_record(backend, identifier)))
-    raise SystemExit(0 if ended is Status.SUCCEEDED else 1)
+    raise SystemExit(0 if ended.value == "succeeded" else 1)
 
 
 @click.command(short_help="Cancel a background run.")
@@ -166,7 +183,7 @@ def cancel(identifier: str, state_value: str, rq_url: str | None) -> None:
 
 
 @click.command(short_help="List background runs.")
-@click.option("--status", "wanted", type=click.Choice([s.value for s in Status]),
+@click.option("--status", "wanted", type=click.Choice(STATUSES),
               help="Only runs with this status.")
 @_state
 def runs(wanted: str | None, state_value: str) -> None:
@@ -203,6 +220,8 @@ def worker(concurrency: int, poll: float, grace: float, burst: bool, state_value
             work(rq_url, burst=burst)
             return
         with _backend(state_value, None, create=True) as queue:
+            from tasktronaut.background import Worker
+
             serve(Worker(queue, concurrency=concurrency, poll=poll, grace=grace), burst)
 
 
@@ -265,7 +284,7 @@ def schedule_add(name: str, target: str, args: tuple[str, ...], arg_items: tuple
                                f"{at_text!r}") from None
         call = _call(target, args, arg_items, option_items, None)
         with _backend(state_value, None, create=True) as queue:
-            added = schedules.add(queue, name, call, {}, every=every, cron=cron, at=at,
+            added = _schedules().add(queue, name, call, {}, every=every, cron=cron, at=at,
                                   catch_up=catch_up)
         click.echo(f"{added.name}: {added.describe()}, next {_when(added.next_due)}")
 
@@ -275,7 +294,7 @@ def schedule_add(name: str, target: str, args: tuple[str, ...], arg_items: tuple
 def schedule_list(state_value: str) -> None:
     """List the schedules with their next due time."""
     with _backend(state_value, None) as queue:
-        for item in schedules.listing(queue):
+        for item in _schedules().listing(queue):
             click.echo(f"{item.name}  {item.call.target}  {item.describe()}  "
                        f"next {_when(item.next_due)}")
 
@@ -286,6 +305,6 @@ def schedule_list(state_value: str) -> None:
 def schedule_remove(name: str, state_value: str) -> None:
     """Remove schedule NAME (the runs it submitted stay)."""
     with _backend(state_value, None) as queue:
-        if not schedules.remove(queue, name):
+        if not _schedules().remove(queue, name):
             raise CliError(f"no schedule named '{name}'")
         click.echo(f"removed schedule {name}")

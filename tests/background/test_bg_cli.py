@@ -42,6 +42,12 @@ def test_submit_prints_the_id_and_a_worker_runs_it(tmp_path: Path) -> None:
     assert _cli("runs", "--status", "queued", "--state", db)[1] == ""
 
 
+def test_the_status_choices_are_the_statuses() -> None:
+    from tasktronaut.cli.background import STATUSES
+
+    assert tuple(s.value for s in Status) == STATUSES
+
+
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     cases = [
