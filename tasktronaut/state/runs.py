@@ -54,6 +54,26 @@ class RunTables:
             "INSERT OR REPLACE INTO runs (process_id, fingerprint, arguments, recorded_at)"
             " VALUES (?, ?, ?, ?)", row))
 
+    def keep_run(self, process_id: str, record: dict[str, Any]) -> None:
+        """Keep ``record`` (JSON-able) as the last run of ``process_id``."""
+        row = (process_id, json.dumps(record), time.time())
+        self._run(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO last_runs (process_id, record, recorded_at)"
+            " VALUES (?, ?, ?)", row))
+
+    def last_run(self, process_id: str) -> dict[str, Any] | None:
+        """The record kept for the last run of ``process_id`` (None if none is)."""
+        query = "SELECT record FROM last_runs WHERE process_id = ?"
+        row = self._run(lambda conn: conn.execute(query, (process_id,)).fetchone())
+        if row is None:
+            return None
+        try:
+            found = json.loads(row[0])
+        except ValueError as exc:
+            raise StateError(f"State file {self.path}: unreadable run record of "
+                             f"'{process_id}': {exc}", process_id=process_id) from exc
+        return found if isinstance(found, dict) else None
+
     def acquire(self, process_id: str, lease: Lease, ttl: float = DEFAULT_TTL) -> None:
         """Take the lease on ``process_id`` for ``lease``'s owner, or raise ``LeaseError``."""
 
