@@ -31,7 +31,7 @@ import attrs
 
 from tasktronaut.engine.events import Observer
 from tasktronaut.model.node import Node, NodeKind, NodeStatus
-from tasktronaut.model.report import STATES, blockers, state
+from tasktronaut.model.report import STATES, blockers, requirements, state
 
 if TYPE_CHECKING:
     from tasktronaut.engine.stop import StopReason
@@ -203,29 +203,12 @@ def node_record(node: Node, attempts: Sequence[Attempt] = ()) -> NodeRecord:
         name=node.taskname,
         kind=node.kind.value,
         state=now,
-        requires=tuple(r.taskname for r in _requirements(node)),
+        requires=tuple(r.taskname for r in requirements(node)),
         blocked_by=tuple(b.taskname for b in blockers(node)) if now == "blocked" else (),
         attempts=tuple(attempts),
         error=first_line(error) if error is not None else None,
         traceback="".join(traceback.format_exception(error)) if error is not None else None,
     )
-
-
-def _requirements(node: Node) -> list[Node]:
-    """All requirements, join nodes looked through (ready ones too, unlike the exports)."""
-    out: list[Node] = []
-    seen: set[int] = set()
-    todo = list(reversed(node._deps or ()))
-    while todo:
-        dep = todo.pop()
-        if id(dep) in seen:
-            continue
-        seen.add(id(dep))
-        if dep.kind is NodeKind.JOIN:
-            todo.extend(reversed(dep._deps or ()))
-        else:
-            out.append(dep)
-    return out
 
 
 class _Open:
