@@ -261,3 +261,12 @@ def test_one_observer_given_to_two_runs_records_each_afresh(tea):
     assert first.arguments == {"args": [1]}
     assert second.arguments == {"args": [2]}
     assert len(second.node("kettle").attempts) == 2  # not four: the first run's are gone
+
+
+def test_forgetting_an_identifier_forgets_its_run_record_too(tmp_path):
+    state = tmp_path / "state.db"
+    Brew.build("night", cups=2).run(state=state, observers=[RunFacts()])
+    assert load(state, "night") is not None
+    with SQLiteStore(state) as store:
+        store.forget("night")
+    assert load(state, "night") is None

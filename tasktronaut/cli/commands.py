@@ -401,7 +401,8 @@ def report(state_path: Path, identifier: str, output: Path | None, fmt: str | No
     with logging_to_stderr(verbose, None), reporting(verbose):
         if not state_path.exists():
             raise CliError(f"no state file at {state_path}")
-        record = load(state_path, identifier)
+        with contextlib.closing(open_state(state_path)) as store:
+            record = load(store, identifier)
         if record is None:
             raise CliError(f"no run of '{identifier}' is recorded in {state_path}")
         path = output or Path(f"run-{identifier}.{fmt or 'html'}")

@@ -98,10 +98,8 @@ def local_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
     takes its next job, so that nothing queued behind it starts; the loop's own handling of
     the outcome later finds it done (both are idempotent).
     """
-    if dropped(node, stop):
+    if not begins(node, bus, stop):
         return True, DROPPED
-    if bus.node_started:
-        bus.emit(bus.node_started, node)
     if bus.around_attempt:
         with bus.attempt(node):
             outcome = perform(node)
@@ -112,22 +110,23 @@ def local_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
     return outcome
 
 
-def dropped(node: Node, stop: Stop) -> bool:
-    """Whether a queued attempt must not start now: the run stopped or its process was
-    cancelled meanwhile (a cleanup step runs all the same)."""
-    if node.options.always:
-        return False
+def begins(node: Node, bus: Bus, stop: Stop) -> bool:
+    """A queued attempt starts (and is announced), unless the run stopped or its process
+    was cancelled meanwhile (a cleanup step starts all the same)."""
     hooks = node.hooks
-    return stop.reason is not None or (hooks is not None and hooks.cancelled())
+    if not node.options.always and (
+            stop.reason is not None or (hooks is not None and hooks.cancelled())):
+        return False
+    if bus.node_started:
+        bus.emit(bus.node_started, node)
+    return True
 
 
 async def async_job(node: Node, bus: Bus, stop: Stop, fail_fast: bool,
                     log: RunLog) -> tuple[bool, Any]:
     """:func:`local_job` for an async action, on the run's event loop."""
-    if dropped(node, stop):
+    if not begins(node, bus, stop):
         return True, DROPPED
-    if bus.node_started:
-        bus.emit(bus.node_started, node)
     if bus.around_attempt:
         with bus.attempt(node):
             outcome = await aperform(node)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import threading
@@ -30,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from tasktronaut.atomic import atomic
 from tasktronaut.engine.events import Observer
 from tasktronaut.model.node import Node, NodeKind, NodeStatus
-from tasktronaut.model.report import STATES, blockers, state
+from tasktronaut.model.report import STATES, blockers, requirements, state
 
 if TYPE_CHECKING:
     from tasktronaut.engine.stop import StopReason
@@ -205,29 +203,12 @@ def node_record(node: Node, attempts: Sequence[Attempt] = ()) -> NodeRecord:
         name=node.taskname,
         kind=node.kind.value,
         state=now,
-        requires=tuple(r.taskname for r in _requirements(node)),
+        requires=tuple(r.taskname for r in requirements(node)),
         blocked_by=tuple(b.taskname for b in blockers(node)) if now == "blocked" else (),
         attempts=tuple(attempts),
         error=first_line(error) if error is not None else None,
         traceback="".join(traceback.format_exception(error)) if error is not None else None,
     )
-
-
-def _requirements(node: Node) -> list[Node]:
-    """All requirements, join nodes looked through (ready ones too, unlike the exports)."""
-    out: list[Node] = []
-    seen: set[int] = set()
-    todo = list(reversed(node._deps or ()))
-    while todo:
-        dep = todo.pop()
-        if id(dep) in seen:
-            continue
-        seen.add(id(dep))
-        if dep.kind is NodeKind.JOIN:
-            todo.extend(reversed(dep._deps or ()))
-        else:
-            out.append(dep)
-    return out
 
 
 class _Open:
@@ -401,9 +382,8 @@ def _describe(value: Any) -> Any:
 def save(store: Any, record: RunRecord) -> None:
     """Keep ``record`` with a state store, as the last run of its process identifier.
 
-    A store with ``keep_run``/``last_run`` methods keeps it itself; for a state file it is a
-    JSON file beside it (``state.db.runs/``), so the file's own records stay as they are; an
-    in-memory store keeps it for as long as the store lives.
+    The state stores keep it themselves (``keep_run``); any other store object keeps it,
+    here, for as long as it lives.
     """
     assert record.identifier is not None
     store = getattr(store, "store", store)  # a run's use of a store: the store itself
@@ -411,39 +391,28 @@ def save(store: Any, record: RunRecord) -> None:
     if keep is not None:
         keep(record.identifier, record.to_data())
         return
-    path = getattr(store, "path", None)
-    if path is not None:
-        target = _beside(Path(path), record.identifier)
-        with atomic(target) as tmp:
-            tmp.write_text(record.to_json(), encoding="utf-8")
-        return
     with contextlib.suppress(TypeError):
         _kept.setdefault(store, {})[record.identifier] = record.to_data()
 
 
-def load(state: Any, identifier: str) -> RunRecord | None:
-    """The last run record kept for ``identifier`` with a state store (a path or a store)."""
-    if isinstance(state, (str, os.PathLike)):
-        file = _beside(Path(state), identifier)
-        data = json.loads(file.read_text(encoding="utf-8")) if file.exists() else None
-    elif hasattr(state, "last_run"):
-        data = state.last_run(identifier)
-    elif getattr(state, "path", None) is not None:
-        return load(state.path, identifier)
+def load(store: Any, identifier: str) -> RunRecord | None:
+    """The last run record kept for ``identifier`` with a state store (or a state file)."""
+    if isinstance(store, (str, os.PathLike)):
+        if not Path(store).exists():
+            return None
+        from tasktronaut.state import SQLiteStore
+
+        with SQLiteStore(store) as opened:
+            return load(opened, identifier)
+    if hasattr(store, "last_run"):
+        data = store.last_run(identifier)
     else:
         with contextlib.suppress(TypeError):
-            data = _kept.get(state, {}).get(identifier)
+            data = _kept.get(store, {}).get(identifier)
     return RunRecord.from_data(data) if isinstance(data, Mapping) else None
 
 
 _kept: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
-
-
-def _beside(state_file: Path, identifier: str) -> Path:
-    """Where the last run of ``identifier`` is kept beside a state file."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in identifier)[:60]
-    digest = hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:10]
-    return state_file.with_name(state_file.name + ".runs") / f"{safe}-{digest}.json"
 
 
 def run_record(root: Node) -> RunRecord | None:

@@ -63,12 +63,18 @@ def pending_requirements(node: Node) -> list[Node]:
     Join nodes (which a process compiles its concurrent blocks into) are looked through:
     the report names the steps behind them.
     """
+    return requirements(node, ready_too=False)
+
+
+def requirements(node: Node, ready_too: bool = True) -> list[Node]:
+    """The node's requirements, join nodes looked through (those already ready when the
+    graph was built only with ``ready_too``)."""
     seen: set[int] = set()
     out = []
     todo = list(reversed(node._deps or ()))
     while todo:
         dep = todo.pop()
-        if dep.status is NodeStatus.ALREADY_READY or id(dep) in seen:
+        if id(dep) in seen or (not ready_too and dep.status is NodeStatus.ALREADY_READY):
             continue
         seen.add(id(dep))
         if dep.kind is NodeKind.JOIN:

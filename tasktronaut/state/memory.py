@@ -24,6 +24,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._records: dict[str, dict[str, tuple[Any, float]]] = {}
         self._arguments: dict[str, dict[str, str]] = {}
+        self._runs: dict[str, dict[str, Any]] = {}
         self._leases: dict[str, Lease] = {}
 
     def __repr__(self) -> str:
@@ -49,6 +50,17 @@ class MemoryStore:
             steps.pop(step, None)  # a re-recorded step moves to the end, as in SQLiteStore
             steps[step] = (result, time.time())
 
+    def keep_run(self, process_id: str, record: dict[str, Any]) -> None:
+        """Keep ``record`` as the last run of ``process_id``."""
+        with self._lock:
+            self._runs[process_id] = dict(record)
+
+    def last_run(self, process_id: str) -> dict[str, Any] | None:
+        """The record kept for the last run of ``process_id`` (None if none is)."""
+        with self._lock:
+            found = self._runs.get(process_id)
+        return dict(found) if found is not None else None
+
     def forget(self, process_id: str, step: str | None = None) -> int:
         check_name("process_id", process_id)
         with self._lock:
@@ -56,6 +68,7 @@ class MemoryStore:
             if step is None:
                 self._records.pop(process_id, None)
                 self._arguments.pop(process_id, None)
+                self._runs.pop(process_id, None)
                 return len(steps)
             removed = int(steps.pop(step, None) is not None)
             if not steps:

@@ -35,16 +35,9 @@ class RunTables:
 
     def arguments(self, process_id: str) -> dict[str, str] | None:
         """The arguments the records of ``process_id`` were made with (None: not known)."""
-        query = "SELECT arguments FROM runs WHERE process_id = ?"
-        row = self._run(lambda conn: conn.execute(query, (process_id,)).fetchone())
-        if row is None:
-            return None
-        try:
-            found = json.loads(row[0])
-        except ValueError as exc:
-            raise StateError(f"State file {self.path}: unreadable arguments of "
-                             f"'{process_id}': {exc}", process_id=process_id) from exc
-        return {str(k): str(v) for k, v in found.items()}
+        found = self._json("SELECT arguments FROM runs WHERE process_id = ?", process_id,
+                           "arguments")
+        return None if found is None else {str(k): str(v) for k, v in found.items()}
 
     def set_arguments(self, process_id: str, arguments: dict[str, str]) -> None:
         """Say which arguments the records of ``process_id`` are made with."""
@@ -53,6 +46,30 @@ class RunTables:
         self._run(lambda conn: conn.execute(
             "INSERT OR REPLACE INTO runs (process_id, fingerprint, arguments, recorded_at)"
             " VALUES (?, ?, ?, ?)", row))
+
+    def keep_run(self, process_id: str, record: dict[str, Any]) -> None:
+        """Keep ``record`` (JSON-able) as the last run of ``process_id``."""
+        row = (process_id, json.dumps(record), time.time())
+        self._run(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO last_runs (process_id, record, recorded_at)"
+            " VALUES (?, ?, ?)", row))
+
+    def last_run(self, process_id: str) -> dict[str, Any] | None:
+        """The record kept for the last run of ``process_id`` (None if none is)."""
+        return self._json("SELECT record FROM last_runs WHERE process_id = ?", process_id,
+                          "run record")
+
+    def _json(self, query: str, process_id: str, what: str) -> dict[str, Any] | None:
+        """The JSON object in the one column ``query`` selects for ``process_id``."""
+        row = self._run(lambda conn: conn.execute(query, (process_id,)).fetchone())
+        if row is None:
+            return None
+        try:
+            found = json.loads(row[0])
+        except ValueError as exc:
+            raise StateError(f"State file {self.path}: unreadable {what} of "
+                             f"'{process_id}': {exc}", process_id=process_id) from exc
+        return found if isinstance(found, dict) else None
 
     def acquire(self, process_id: str, lease: Lease, ttl: float = DEFAULT_TTL) -> None:
         """Take the lease on ``process_id`` for ``lease``'s owner, or raise ``LeaseError``."""

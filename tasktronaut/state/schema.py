@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tasktronaut.state.base import StateError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of the SQLite schema this package reads and writes."""
 
 APPLICATION_ID = 0x54546E74  # "TTnt"
@@ -55,6 +55,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         " started REAL NOT NULL,"
         " heartbeat REAL NOT NULL)",
         f"PRAGMA application_id = {APPLICATION_ID}",
+    ),
+    # 2 -> 3: the record of the last run of each identifier (what ``tasktronaut report``
+    # reads after the fact).
+    2: (
+        "CREATE TABLE IF NOT EXISTS last_runs ("
+        " process_id TEXT PRIMARY KEY,"
+        " record TEXT NOT NULL,"
+        " recorded_at REAL NOT NULL)",
     ),
 }
 """Statements that take a file from a version (the key) to the next one."""
@@ -110,7 +118,7 @@ def create(path: Path) -> bool:
         try:
             conn.execute("PRAGMA journal_mode=WAL")  # persistent: recorded in the file itself
             conn.execute("BEGIN")
-            for statement in (*TABLES, *MIGRATIONS[1]):
+            for statement in (*TABLES, *(s for v in sorted(MIGRATIONS) for s in MIGRATIONS[v])):
                 conn.execute(statement)
             conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                          (str(SCHEMA_VERSION),))

@@ -181,6 +181,7 @@ class SQLiteStore(RunTables):
 
         def forget_all(conn: sqlite3.Connection) -> int:
             conn.execute("DELETE FROM runs WHERE process_id = ?", (process_id,))
+            conn.execute("DELETE FROM last_runs WHERE process_id = ?", (process_id,))
             return int(conn.execute("DELETE FROM completions WHERE process_id = ?",
                                     (process_id,)).rowcount)
 

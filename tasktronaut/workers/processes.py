@@ -82,18 +82,6 @@ def _die_with(parent: int) -> None:
         threading.Thread(target=watch, daemon=True, name="tasktronaut-watchdog").start()
 
 
-def _forward_logs(log_queue: Any) -> _JobLabel:
-    """Send this worker's log records to the driver, labelled with the job being run."""
-    forward = logging.getLogger(f"tasktronaut.worker.{os.getpid()}")
-    forward.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
-    forward.setLevel(logging.DEBUG)
-    forward.propagate = False
-    label = _JobLabel()
-    forward.addFilter(label)
-    current_log.set(RunLog(forward))
-    return label
-
-
 def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection,
                  parent: int | None = None) -> None:
     """A worker process: run jobs from the pipe, send back (ok, value) or (error, text).
@@ -108,7 +96,7 @@ def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection,
     parent_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    label = _forward_logs(log_queue)
+    label = _forward_records(log_queue)
     while True:
         try:
             job = conn.recv()
@@ -135,6 +123,18 @@ def _worker_main(conn: Connection, log_queue: Any, parent_end: Connection,
 
 
 _NO_CONTEXT = contextlib.nullcontext()
+
+
+def _forward_records(log_queue: Any) -> _JobLabel:
+    """In a worker process: what jobs log goes to the driver, labelled with the job."""
+    forward = logging.getLogger(f"tasktronaut.worker.{os.getpid()}")
+    forward.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
+    forward.setLevel(logging.DEBUG)
+    forward.propagate = False
+    label = _JobLabel()
+    forward.addFilter(label)
+    current_log.set(RunLog(forward))
+    return label
 
 
 class _JobLabel(logging.Filter):
