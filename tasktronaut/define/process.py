@@ -133,6 +133,24 @@ class ProcessDefinition:
         return root.run(**settings)
 
     @classmethod
+    def submit(cls, identifier: str | None = None, options: Any = None, *, backend: Any = None,
+               state: Any = None, settings: dict[str, Any] | None = None,
+               **kwargs: Any) -> Any:
+        """Queue a run and return its handle at once (see :mod:`tasktronaut.background`)."""
+        from tasktronaut.background import submit
+
+        return submit(cls, identifier=identifier, options=options, backend=backend,
+                      state=state, settings=settings, **kwargs)
+
+    @classmethod
+    def schedule(cls, *, every: float | None = None, cron: str | None = None, at: Any = None,
+                 **kwargs: Any) -> Any:
+        """Add a schedule that workers follow (see :func:`tasktronaut.background.schedule`)."""
+        from tasktronaut.background import schedule
+
+        return schedule(cls, every=every, cron=cron, at=at, **kwargs)
+
+    @classmethod
     async def arun(cls, identifier: str | None = None, options: Any = None,
                    **kwargs: Any) -> Node:
         """:meth:`run` for applications on asyncio: ``await Definition.arun(...)`` (see

@@ -62,6 +62,13 @@ class RunControl:
             await asyncio.wait([task])
             raise
 
+    def submit(self, **settings: Any) -> Any:
+        """Queue a run of this graph and return its handle at once: ``identifier``,
+        ``backend``, ``state``, ``settings`` (see :func:`tasktronaut.background.submit`)."""
+        from tasktronaut.background import submit  # sanctioned, like run()
+
+        return submit(self, **settings)
+
     def cancel(self) -> None:
         """Cancel the run this node belongs to, from any thread.
 
