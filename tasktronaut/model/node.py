@@ -263,6 +263,12 @@ def flatten_reqs(value: Any, task: str) -> tuple[Node, ...]:
     """Validate what a task yielded as its requirement(s) and return them as a flat tuple."""
     if value is None:
         return ()
+    if type(value) is list:  # the common shape: a list of nodes, checked without a new list
+        for item in value:
+            if type(item) is not Node:
+                break
+        else:
+            return tuple(value)
     if isinstance(value, Node):
         return (value,)
     items: Iterable[Any]
