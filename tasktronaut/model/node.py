@@ -269,6 +269,12 @@ def flatten_reqs(value: Any, task: str) -> tuple[Node, ...]:
                 break
         else:
             return tuple(value)
+    return _flatten_any(value, task)
+
+
+def _flatten_any(value: Any, task: str) -> tuple[Node, ...]:
+    """:func:`flatten_reqs` for every other shape: a node, a dict, a list or tuple with
+    ``None`` items or nodes of a subclass; anything else is a protocol error."""
     if isinstance(value, Node):
         return (value,)
     items: Iterable[Any]
