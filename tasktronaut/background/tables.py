@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tasktronaut.state import StateError
+from tasktronaut.state.runs import transaction
 
 _T = TypeVar("_T")
 
@@ -95,17 +96,8 @@ class Database:
     def write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work`` in one write transaction, retrying a few times while locked."""
         for attempt in range(5):
-            conn = self.connection()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = work(conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.rollback()
-                    raise
-                return result
+                return transaction(self.connection(), work)
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc).lower() or attempt == 4:
                     raise StateError(f"State file {self.path}: {exc}") from exc
