@@ -201,7 +201,7 @@ class Dispatcher:
             choice = None
         name = getattr(choice, "value", choice)
         if choice is None or name == "thread":
-            if self.here or (alone and not self.in_flight and node.options.timeout is None):
+            if self.here or self.local(node, alone):
                 return None
             if self._threads is None:
                 self._threads = ThreadExecutor(self._settings.threads)
@@ -219,6 +219,11 @@ class Dispatcher:
                 self._async = AsyncExecutor(self._settings.async_limit, self._settings.loop)
             return self._start(self._async)
         return self._start(choice)
+
+    def local(self, node: Node, alone: bool) -> bool:
+        """Whether a thread-pool action runs in the loop's thread although the run has a
+        pool: nothing else is ready (``alone``) or in flight, and it has no timeout."""
+        return alone and not self.in_flight and node.options.timeout is None
 
     def _start(self, executor: Executor) -> Executor:
         if executor not in self._busy:

@@ -185,9 +185,12 @@ class _Run(_Settling):
         self.reporter = Reporter(self.log) if Reporter.wanted(self.log) else None
         self.bus = Bus(_observers(self.reporter, self.schedule, settings, self.log), self.log)
         self.dispatch = Dispatcher(settings, self.log, self.bus, self.stop, self.schedule.timed)
-        self.plain = (self.dispatch.here and settings.executor is None and not settings.dry_run
+        self.plain = (settings.executor is None and not settings.dry_run
                       and not self.bus.node_started and not self.bus.around_attempt
                       and not settings.resources)
+        """Whether plain tasks may take :meth:`start`'s short path (nothing to announce)."""
+        self.here = self.dispatch.here
+        self.queue = self.schedule.queue if self.schedule.fifo else None
         if settings.resources:
             self.dispatch.check_resources(order)
 
@@ -267,7 +270,8 @@ class _Run(_Settling):
     def start(self, node: Node) -> None:
         """Visit a node whose requirements were all visited; run or submit its action."""
         if self.plain and node.kind is _TASK and node.hooks is None and (
-                node.options.executor is None):
+                node.options.executor is None) and (
+                self.here or self.dispatch.local(node, _nothing_queued(self))):
             # The common case, with nothing to decide: a plain task whose requirements are
             # all ready runs right here (what visit() and route() would conclude).
             for dep in node._deps or ():
@@ -292,7 +296,7 @@ class _Run(_Settling):
             self.release(node)
             return
         dispatch = self.dispatch
-        executor = dispatch.route(node, alone=not self.schedule)
+        executor = dispatch.route(node, alone=_nothing_queued(self))
         if not dispatch.has_room(executor, node):
             dispatch.park(executor, node)
             return
@@ -375,6 +379,12 @@ def _observers(reporter: Reporter | None, schedule: Schedule, settings: RunSetti
         observers.append(Listener(settings.listener))
     observers.extend(settings.observers)
     return observers
+
+
+def _nothing_queued(run: _Run) -> bool:
+    """Whether no other node is ready to start (the ready queue read directly if FIFO)."""
+    queue = run.queue
+    return not (run.schedule if queue is None else queue)
 
 
 def _sleep_until_due(schedule: Schedule, stop: Stop) -> None:
