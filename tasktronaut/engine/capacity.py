@@ -2,7 +2,9 @@
 wait for it.
 
 An executor takes ``capacity`` jobs at once (times its ``queue_depth`` for actions with no
-timeout and no resources, so a burst of short tasks stays queued on the workers); a named
+timeout and no resources, so a burst of short tasks stays queued on the workers, or its
+``fifo_queue_depth`` when ready nodes start first in, first out: jobs queued on the workers
+then start in the order the schedule would have given them anyway); a named
 resource (``resources={"db": 2}``) is never held beyond its limit by running actions. A node
 that does not fit is parked until an attempt ends and makes room.
 """
@@ -19,7 +21,7 @@ from tasktronaut.model.protocols import Executor
 class Capacity:
     """The jobs in flight on each executor, the resources held, and the parked nodes."""
 
-    def __init__(self, limits: dict[str, int]) -> None:
+    def __init__(self, limits: dict[str, int], fifo: bool = False) -> None:
         self.busy: dict[Executor, int] = {}
         """Jobs in flight per started executor (the dispatcher counts them)."""
         self.limits = limits
@@ -27,6 +29,18 @@ class Capacity:
         self.parked = 0
         """How many nodes wait for room on an executor."""
         self._parked: dict[Executor | None, deque[Node]] = {}
+        self._fifo = fifo
+        self._depths: dict[Executor, int] = {}
+
+    def depth(self, executor: Executor) -> int:
+        """How many jobs ``executor`` takes per worker (jobs queue behind busy workers)."""
+        depth = self._depths.get(executor)
+        if depth is None:
+            depth = getattr(executor, "queue_depth", 1)
+            if self._fifo:
+                depth = getattr(executor, "fifo_queue_depth", depth)
+            self._depths[executor] = depth
+        return depth
 
     def has_room(self, executor: Executor | None, node: Node) -> bool:
         """Whether ``node`` may start now: its executor takes another job and the resources
@@ -41,7 +55,7 @@ class Capacity:
             return True
         limit = executor.capacity
         if node.options.timeout is None and not needs:
-            limit *= getattr(executor, "queue_depth", 1)
+            limit *= self.depth(executor)
         return self.busy[executor] < limit
 
     def hold(self, node: Node, sign: int = 1) -> None:
@@ -71,7 +85,7 @@ class Capacity:
         nodes: list[Node] = []
         for executor, parked in self._parked.items():
             room = len(parked) if executor is None else (
-                executor.capacity * getattr(executor, "queue_depth", 1) - self.busy[executor])
+                executor.capacity * self.depth(executor) - self.busy[executor])
             while parked and room > 0:
                 nodes.append(parked.popleft())
                 room -= 1

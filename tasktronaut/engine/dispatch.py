@@ -160,12 +160,12 @@ class Dispatcher:
     the room they and the resources have is its :class:`~tasktronaut.engine.capacity.Capacity`."""
 
     def __init__(self, settings: RunSettings, log: RunLog, bus: Bus, stop: Stop,
-                 timed: bool) -> None:
+                 timed: bool, fifo: bool = False) -> None:
         self.events: SimpleQueue[Event | None] = SimpleQueue()
         self.log, self.bus, self.stop = log, bus, stop
         self.here = settings.threads == 1 and not timed
         self.in_flight = 0
-        self.capacity = capacity = Capacity(settings.resources)
+        self.capacity = capacity = Capacity(settings.resources, fifo)
         # The loop calls these per node: bound here, they cost no extra call.
         self.has_room, self.hold = capacity.has_room, capacity.hold
         self.park, self.unpark = capacity.park, capacity.unpark

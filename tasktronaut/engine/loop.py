@@ -184,7 +184,8 @@ class _Run(_Settling):
         self.schedule = Schedule(order)
         self.reporter = Reporter(self.log) if Reporter.wanted(self.log) else None
         self.bus = Bus(_observers(self.reporter, self.schedule, settings, self.log), self.log)
-        self.dispatch = Dispatcher(settings, self.log, self.bus, self.stop, self.schedule.timed)
+        self.dispatch = Dispatcher(settings, self.log, self.bus, self.stop, self.schedule.timed,
+                                   self.schedule.fifo)
         self.plain = (settings.executor is None and not settings.dry_run
                       and not self.bus.node_started and not self.bus.around_attempt
                       and not settings.resources)

@@ -45,14 +45,18 @@ class ThreadExecutor:
     """A pool of at most ``threads`` worker threads, each in a copy of the run's context.
 
     Threads start as jobs arrive (a run of two steps with ``threads=3000`` starts two), and
-    jobs may queue behind busy workers: ``queue_depth`` jobs per thread, so a burst of short
-    actions costs no hand-over per action. The engine decides what may queue (a job with a
-    timeout only goes to an idle worker, so its deadline counts from its start). Each
-    :meth:`start` begins afresh, so one executor object serves any number of runs.
+    jobs may queue behind busy workers: ``queue_depth`` jobs per thread (``fifo_queue_depth``
+    when no node has a priority), so a burst of short actions costs no hand-over per action.
+    The engine decides what may queue (a job with a timeout only goes to an idle worker, so
+    its deadline counts from its start). Each :meth:`start` begins afresh, so one executor
+    object serves any number of runs.
     """
 
     remote = False
     queue_depth = 16
+    fifo_queue_depth = 64
+    """Jobs per thread when no node has a priority: queued jobs then start in the order
+    the schedule would give them anyway, and fewer hand-overs between threads pay."""
 
     def __init__(self, threads: int) -> None:
         self.capacity = threads

@@ -386,3 +386,17 @@ def test_with_only_errors_shown_a_failure_still_says_which_task_failed(stdlib_lo
     log.setLevel(logging.ERROR)
     unprintable.build().run(log=log)
     assert lines == ["ERROR unprintable: Task failed: Unprintable (its message could not be read)"]
+
+
+def test_pool_jobs_queue_deeper_only_when_no_node_has_a_priority():
+    from tasktronaut.engine.capacity import Capacity
+    from tasktronaut.workers import ThreadExecutor
+
+    class Custom:
+        capacity, queue_depth = 3, 5
+
+    pool, custom = ThreadExecutor(2), Custom()
+    fifo, ranked = Capacity({}, fifo=True), Capacity({}, fifo=False)
+    assert fifo.depth(pool) == ThreadExecutor.fifo_queue_depth > ThreadExecutor.queue_depth
+    assert ranked.depth(pool) == ThreadExecutor.queue_depth
+    assert fifo.depth(custom) == ranked.depth(custom) == 5  # an executor's own depth holds
