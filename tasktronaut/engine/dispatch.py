@@ -15,6 +15,7 @@ with no hand-over at all.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import time
 from collections.abc import Callable
@@ -199,7 +200,7 @@ class Dispatcher:
                 choice = self._settings.executor
         else:  # a process's own completion always runs beside the loop
             choice = None
-        name = getattr(choice, "value", choice)
+        name = choice if choice is None else getattr(choice, "value", choice)
         if choice is None or name == "thread":
             if self.here or self.local(node, alone):
                 return None
@@ -352,4 +353,4 @@ class Dispatcher:
 
 
 def _bind(job: Callable[..., Any], *args: Any) -> Callable[[], Any]:
-    return lambda: job(*args)
+    return functools.partial(job, *args)

@@ -49,7 +49,7 @@ def visit(node: Node, dry_run: bool, log: RunLog, acted: bool) -> bool:
     if kind is _TASK or kind is _STEP or node._action is not None:
         always = node.options.always  # a cleanup runs whatever happened before it
         for dep in node._deps or ():
-            if not dep.ready and not always:
+            if dep._ready is not True and not dep.ready and not always:
                 break
         else:
             hooks = node.hooks
