@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import heapq
 import time
-from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any
 
@@ -249,8 +248,8 @@ class Dispatcher:
                            (time.monotonic() + timeout, ticket.token, ticket, error))
         if not executor.remote:
             job = async_job if executor is self._async else local_job
-            executor.submit(ticket, _bind(job, node, self.bus, self.stop,
-                                          self._settings.fail_fast, self.log))
+            executor.submit(ticket, functools.partial(job, node, self.bus, self.stop,
+                                                      self._settings.fail_fast, self.log))
             return None
         try:
             job = remote_job(node)
@@ -351,6 +350,3 @@ class Dispatcher:
             executor.shutdown()
         self._started.clear()
 
-
-def _bind(job: Callable[..., Any], *args: Any) -> Callable[[], Any]:
-    return functools.partial(job, *args)

@@ -272,7 +272,8 @@ class _Run(_Settling):
         """Visit a node whose requirements were all visited; run or submit its action."""
         if self.plain and node.kind is _TASK and node.hooks is None and (
                 node.options.executor is None) and (
-                self.here or self.dispatch.local(node, _nothing_queued(self))):
+                self.here or (not self.dispatch.in_flight
+                              and self.dispatch.local(node, _alone(self)))):
             # The common case, with nothing to decide: a plain task whose requirements are
             # all ready runs right here (what visit() and route() would conclude).
             for dep in node._deps or ():
@@ -297,7 +298,7 @@ class _Run(_Settling):
             self.release(node)
             return
         dispatch = self.dispatch
-        executor = dispatch.route(node, alone=_nothing_queued(self))
+        executor = dispatch.route(node, alone=_alone(self))
         if not dispatch.has_room(executor, node):
             dispatch.park(executor, node)
             return
@@ -382,8 +383,11 @@ def _observers(reporter: Reporter | None, schedule: Schedule, settings: RunSetti
     return observers
 
 
-def _nothing_queued(run: _Run) -> bool:
-    """Whether no other node is ready to start (the ready queue read directly if FIFO)."""
+def _alone(run: _Run) -> bool:
+    """Whether nothing is in flight and no other node is ready to start (the ready queue is
+    read directly if FIFO)."""
+    if run.dispatch.in_flight:
+        return False
     queue = run.queue
     return not (run.schedule if queue is None else queue)
 
