@@ -179,9 +179,9 @@ class _Run(_Settling):
         self.acted = False  # whether an action has completed in this run
         if store is not None:
             records.restore(order, store, self.log)
-        else:
-            records.warn_uncached(order, self.log)
         self.schedule = Schedule(order)
+        if store is None:
+            records.warn_uncached(self.schedule.tuned, self.log)
         self.reporter = Reporter(self.log) if Reporter.wanted(self.log) else None
         self.bus = Bus(_observers(self.reporter, self.schedule, settings, self.log), self.log)
         self.dispatch = Dispatcher(settings, self.log, self.bus, self.stop, self.schedule.timed,

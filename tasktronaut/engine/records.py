@@ -257,9 +257,10 @@ def keep_order(order: Sequence[Node]) -> None:
             node._deps = (*deps, *(d for d in dict.fromkeys(inherited) if d not in deps))
 
 
-def warn_uncached(order: Sequence[Node], log: RunLog) -> None:
-    """Say so when steps ask for a results cache in a run that has no store to keep it."""
-    for node in order:
+def warn_uncached(nodes: Sequence[Node], log: RunLog) -> None:
+    """Say so when steps to run ask for a results cache in a run that has no store to keep
+    it (``nodes``: those with options of their own, see ``Schedule.tuned``)."""
+    for node in nodes:
         options = node.options
         if options is not DEFAULT_OPTIONS and options.cache_key is not None:
             log.warning(f"{node.taskname}: cache_key is set, but the run has no state store "

@@ -30,7 +30,7 @@ class Schedule:
     """Pending counts, dependents, the ready queue and delayed retries of one run."""
 
     __slots__ = ("_heap", "_rank", "_seq", "cleanups", "hooked", "queue", "remaining", "timed",
-                 "waiting")
+                 "tuned", "waiting")
 
     def __init__(self, order: Sequence[Node]) -> None:
         self.queue: deque[Node] = deque()
@@ -41,12 +41,15 @@ class Schedule:
         self._seq = 0
         self.remaining = 0
         self.hooked = self.timed = self.cleanups = False
+        self.tuned: list[Node] = []
+        """The nodes to run that have options of their own (the only ones that can have a
+        priority, a timeout, a cache key...)."""
         self._prepare(order)
 
     def _prepare(self, order: Sequence[Node]) -> None:
         """Count what each node waits for; queue those that wait for nothing."""
         ready: list[Node] = []
-        tuned = []
+        tuned = self.tuned
         for node in order:
             if node.status is _ALREADY:
                 continue
@@ -81,8 +84,10 @@ class Schedule:
         if any(n.options.priority for n in tuned):
             self._heap = []
             self._rank = {id(n): i for i, n in enumerate(order)}
-        for node in ready:
-            self._push(node)
+            for node in ready:
+                self._push(node)
+        else:
+            self.queue.extend(ready)
 
     def extend(self, nodes: Sequence[Node], join: Node, exits: Sequence[Node]) -> None:
         """Nodes added to the running graph (requirements first), before ``join``: it now
