@@ -163,8 +163,9 @@ class _Settling:
     def release(self, node: Node) -> None:
         """The node has its final status: tell observers, free its dependents."""
         self.schedule.release(node)
-        if self.bus.node_finished:
-            self.bus.finished(node)
+        bus = self.bus
+        if bus.ready_heard or (bus.node_finished and node.status is not _READY):
+            bus.finished(node)
 
 
 class _Run(_Settling):
