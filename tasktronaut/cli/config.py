@@ -9,27 +9,101 @@
   ``tasktronaut run location.py:main 40.1672 -105.1091``.
 * While ``run --graph`` runs, whatever steps print goes to stderr, so the DOT on stdout stays
   clean (``run --graph > graph.dot``).
+* A command is imported when it is used (:class:`LazyGroup`): ``tasktronaut run`` does not
+  load what ``worker`` or ``report`` need.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import importlib
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tasktronaut.cli.errors import ENV_PREFIX, PYPROJECT_KEY, TABLE, CliError, source_of
+from tasktronaut.cli.errors import (
+    ENV_PREFIX,
+    PYPROJECT_KEY,
+    TABLE,
+    CliError,
+    OneLineGroup,
+    source_of,
+)
 
-__all__ = ["PYPROJECT_KEY", "TargetCommand", "add_envvars", "default_map", "source_of_option",
-           "stdout_to_stderr"]
+__all__ = ["EXAMPLES", "PYPROJECT_KEY", "LazyGroup", "TargetCommand", "add_envvars",
+           "default_map", "source_of_option", "stdout_to_stderr"]
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+EXAMPLES = """\b
+Examples:
+  tasktronaut run examples/teatime.py:a_cup_of_tea teatime
+  tasktronaut run mypkg.flows.Ingest --arg files='["a.csv", "b.csv"]' --option notify=true -t 4
+  tasktronaut run mypkg.flows.Ingest --arg day=2024-05-01 --id nightly --dry-run
+  tasktronaut show examples/teatime.py
+  tasktronaut graph examples/teatime.py:a_cup_of_tea teatime --format mermaid
+"""
+GRAPH_FORMATS = ("dot", "json", "mermaid")
+"""The formats of ``graph`` and ``run --graph`` (see :func:`render_graph`)."""
+
+arg_option = click.option(
+    "--arg", "arg_items", multiple=True, metavar="NAME=VALUE",
+    help="A named argument (repeatable); for processes and tasks alike.",
+)
+option_option = click.option(
+    "--option", "option_items", multiple=True, metavar="NAME=VALUE",
+    help="A process option, read by builder.option() (repeatable; processes only).",
+)
+id_option = click.option(
+    "--id", "identifier", metavar="IDENTIFIER", help="The process identifier (processes only).",
+)
+verbose_option = click.option(
+    "-v", "--verbose", is_flag=True, help="Log debug messages; show tracebacks of errors.",
+)
+
+
+def render_graph(fmt: str, root: Any) -> str:
+    """The graph below ``root`` in one of :data:`GRAPH_FORMATS`."""
+    from tasktronaut.model import report
+
+    renderers = {"dot": report.to_dot, "json": report.to_json, "mermaid": report.to_mermaid}
+    return renderers[fmt](root)
+
+
+class LazyGroup(OneLineGroup):
+    """A group whose commands in ``lazy`` (name: ``"module:attribute"``) are imported when
+    first asked for, each given its ``TASKTRONAUT_`` variables then."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = self.lazy.get(cmd_name)
+        if where is not None and cmd_name not in self.commands:
+            module, _, attribute = where.partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            add_envvars(command)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def subcommands(command: click.Command) -> dict[str, click.Command]:
+    """A group's commands by name (all of a :class:`LazyGroup`'s, imported); none for a
+    command."""
+    if not isinstance(command, click.Group):
+        return {}
+    ctx = click.Context(command)
+    found = {name: command.get_command(ctx, name) for name in command.list_commands(ctx)}
+    return {name: sub for name, sub in found.items() if sub is not None}
 
 
 def envvar_name(option: click.Option) -> str:
@@ -44,7 +118,7 @@ def add_envvars(command: click.Command) -> None:
         if isinstance(param, click.Option) and not param.envvar and not param.is_eager:
             param.envvar = envvar_name(param)
     for sub in getattr(command, "commands", {}).values():
-        add_envvars(sub)
+        add_envvars(sub)  # a lazy group's other commands get theirs when they are loaded
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -105,7 +179,7 @@ def default_map(group: click.Group, start: Path) -> tuple[dict[str, Any] | None,
 
 
 def _is_command_table(group: click.Command, key: str, value: Any) -> bool:
-    return isinstance(value, dict) and key in getattr(group, "commands", {})
+    return isinstance(value, dict) and key in subcommands(group)
 
 
 def _command_defaults(command: click.Command, shared: dict[str, Any], own: dict[str, Any],
@@ -118,7 +192,7 @@ def _command_defaults(command: click.Command, shared: dict[str, Any], own: dict[
         if where != TABLE and not _is_command_table(command, key, value):
             _known_key(key, by_key, where, path)
             values[by_key[key].name] = value
-    for name, sub in getattr(command, "commands", {}).items():
+    for name, sub in subcommands(command).items():
         found = own.get(name)
         table: dict[str, Any] = found if isinstance(found, dict) else {}
         label = f"[tool.tasktronaut.{name}]" if where == TABLE else f"{where[:-1]}.{name}]"
@@ -131,6 +205,8 @@ def _command_defaults(command: click.Command, shared: dict[str, Any], own: dict[
 def _known_key(key: str, known: Any, where: str, path: Path) -> None:
     if key in known:
         return
+    import difflib
+
     close = difflib.get_close_matches(key, sorted(known), n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     raise CliError(f"{where} in {path}: no option '{key}'{hint}")
