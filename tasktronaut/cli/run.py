@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from loguru import logger
 
 from tasktronaut.cli.config import (
     EXAMPLES,
@@ -31,6 +30,7 @@ from tasktronaut.cli.config import (
 from tasktronaut.cli.convert import parse_assignments
 from tasktronaut.cli.errors import CliError, describe, reporting
 from tasktronaut.cli.observe import (
+    RunSinks,
     display_for,
     level_of,
     logging_options,
@@ -43,6 +43,7 @@ from tasktronaut.cli.summary import Summary
 from tasktronaut.cli.targets import build, load_target
 from tasktronaut.engine.facts import RunFacts, RunRecord
 from tasktronaut.errors import ArgumentError
+from tasktronaut.logs import default_target
 from tasktronaut.model.node import Node
 from tasktronaut.state import DEFAULT_STATE_PATH
 
@@ -114,11 +115,11 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     display = display_for(sys.stderr, quiet, log_format)
     level = level_of(verbose, quiet, log_level)
     # stdout goes to stderr first, so that the display keeps step output above it there.
-    with stdout_to_stderr(show_graph), run_logging(level, log_format, log_file, display), \
-            reporting(verbose):
+    with stdout_to_stderr(show_graph), run_logging(level, log_format, log_file, display) as \
+            sinks, reporting(verbose):
         _check_options(ctx, threads, processes, dask_address, report_path)
         resources = parse_resources(resource_items)
-        root = build(load_target(target), args, arg_items, option_items, identifier)
+        root = _build(sinks, target, args, arg_items, option_items, identifier)
         facts = RunFacts()
         store = _open_state(state_path)
         with run_context(facts, root), \
@@ -134,6 +135,14 @@ def run(ctx: click.Context, target: str, args: tuple[str, ...], arg_items: tuple
     if root.interrupted is not None:
         ctx.exit(128 + root.interrupted)
     ctx.exit(0 if root.ready else 1)
+
+
+def _build(sinks: RunSinks, target: str, args: Sequence[str], arg_items: Sequence[str],
+           option_items: Sequence[str], identifier: str | None) -> Node:
+    """Import the target, settle where the records go, then build its graph."""
+    loaded = load_target(target)
+    sinks.settle()
+    return build(loaded, args, arg_items, option_items, identifier)
 
 
 def _open_state(path: Path | None) -> Any:
@@ -159,12 +168,13 @@ def _summarise(root: Node, record: RunRecord | None, seconds: float, verbose: bo
                report_path: Path | None) -> None:
     """Log the run's summary and, with ``--report``, where its report was saved."""
     summary = Summary.of_record(record) if record is not None else Summary.of(root, seconds)
+    log = default_target()  # wherever the run's own records went
     for line in summary.lines(verbose):
-        logger.info(line)
+        log.info(line)
     if report_path is not None and record is not None:
         from tasktronaut.cli.report import save_report
 
-        logger.info(f"Report: {save_report(record, report_path)}")
+        log.info(f"Report: {save_report(record, report_path)}")
 
 
 def _extra_settings(restart: bool, force: tuple[str, ...],
