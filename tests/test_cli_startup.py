@@ -69,6 +69,7 @@ def test_a_plain_run_of_a_ready_graph_loads_only_what_it_needs(tmp_path):
     for name in ("box-of-tea-bags", "spoon", "cup/tea-bag", "cup/water", "cup/sugar"):
         (base / name).touch()
         os.utime(base / name, (long_ago, long_ago))
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT_WITHOUT_TABLE)
     modules, done = loaded_by(tmp_path, "from tasktronaut.cli import main; main()",
                               "run", f"{TEATIME}:a_cup_of_tea", str(base))
     assert done.returncode == 0, done.stderr
@@ -78,7 +79,37 @@ def test_a_plain_run_of_a_ready_graph_loads_only_what_it_needs(tmp_path):
                  "opentelemetry", "tasktronaut.background", "tasktronaut.cli.background",
                  "tasktronaut.cli.report", "tasktronaut.cli.look", "tasktronaut.define.builder",
                  "tasktronaut.define.process", "tasktronaut.state.sqlite",
-                 "tasktronaut.state.leases", "tasktronaut.workers.processes") == []
+                 "tasktronaut.state.leases", "tasktronaut.workers.processes",
+                 "tomllib") == []
+
+
+PYPROJECT_WITHOUT_TABLE = '''
+[project]
+name = "teashop"
+dependencies = ["tasktronaut"]
+
+[tool.mypy]
+files = ["tasktronaut"]  # tool.ruff, not ours
+'''
+
+
+@pytest.mark.parametrize("text", [
+    PYPROJECT_WITHOUT_TABLE,
+    "[tool.tasktronaut]\nthreads = 4\n",
+    "[ tool . 'tasktronaut' . run ]\ndry-run = true\n",
+    "tool.tasktronaut.threads = 4\n",
+    "[tool]\ntasktronaut = {threads = 4}\n",
+    "[tool]\n\"tasktronaut\".threads = 4\n",
+    "tool = {tasktronaut = {threads = 4}}\n",
+    "[tool.ruff]\nline-length = 99\n[tool.mypy]\nstrict = true\n",
+])
+def test_a_pyproject_file_is_parsed_when_it_can_hold_our_table(text):
+    import tomllib
+
+    from tasktronaut.cli.config import may_hold_table
+
+    holds = "tasktronaut" in tomllib.loads(text).get("tool", {})
+    assert may_hold_table(text) == holds
 
 
 LOGURU_FLOW = '''
@@ -172,3 +203,21 @@ def test_the_stdlib_text_log_shows_what_loguru_sinks_show(tmp_path, monkeypatch,
         assert "INFO    a: making it (100% sure)" in stdlib
         assert "WARNING about to fail" in stdlib
         assert "INFO    Failed: broken: no luck {braces}" in stdlib
+
+
+def test_a_tasktronaut_table_loads_the_command_run_and_those_it_names(tmp_path):
+    from tasktronaut.cli.config import default_map
+
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.tasktronaut]\nthreads = 2\n[tool.tasktronaut.state.list]\nstate = 'x.db'\n")
+    modules, done = loaded_by(tmp_path, "from tasktronaut.cli import main; main()",
+                              "run", f"{TEATIME}:a_cup_of_tea", "teatime", "--dry-run")
+    assert done.returncode == 1, done.stderr
+    assert "tomllib" in modules  # the table was read
+    assert heavy(modules, "tasktronaut.cli.background", "tasktronaut.cli.look") == []
+    # A shared key that only other commands know is theirs, not a mistake.
+    (tmp_path / "pyproject.toml").write_text("[tool.tasktronaut]\npoll = 2.5\nthreads = 2\n")
+    defaults, _ = default_map(cli, tmp_path, "run")
+    assert defaults is not None
+    assert defaults["run"] == {"threads": 2}
+    assert defaults["worker"]["poll"] == 2.5

@@ -59,7 +59,7 @@ def cli(ctx: click.Context) -> None:
     """
     if ctx.resilient_parsing:
         return
-    defaults, path = default_map(cli, Path.cwd())
+    defaults, path = default_map(cli, Path.cwd(), ctx.invoked_subcommand)
     ctx.meta[PYPROJECT_KEY] = path
     if defaults:
         ctx.default_map = defaults

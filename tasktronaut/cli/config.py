@@ -20,7 +20,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +96,22 @@ class LazyGroup(OneLineGroup):
         return super().get_command(ctx, cmd_name)
 
 
-def subcommands(command: click.Command) -> dict[str, click.Command]:
-    """A group's commands by name (all of a :class:`LazyGroup`'s, imported); none for a
+def command_names(command: click.Command) -> list[str]:
+    """The names of a group's commands (a :class:`LazyGroup` imports none); none for a
     command."""
+    if not isinstance(command, click.Group):
+        return []
+    return command.list_commands(click.Context(command))
+
+
+def subcommands(command: click.Command,
+                only: Collection[str] | None = None) -> dict[str, click.Command]:
+    """A group's commands by name (those in ``only`` if given), imported if lazy."""
     if not isinstance(command, click.Group):
         return {}
     ctx = click.Context(command)
-    found = {name: command.get_command(ctx, name) for name in command.list_commands(ctx)}
+    found = {name: command.get_command(ctx, name) for name in command.list_commands(ctx)
+             if only is None or name in only}
     return {name: sub for name, sub in found.items() if sub is not None}
 
 
@@ -130,7 +139,25 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
+_NAMED = re.compile(r"""tool["']?\s*\.\s*["']?tasktronaut|^\s*["']?tool["']?\s*=""", re.MULTILINE)
+_TOOL_TABLE = re.compile(r"""^\s*\[\s*["']?tool["']?\s*\]""", re.MULTILINE)
+_OUR_KEY = re.compile(r"""^\s*["']?tasktronaut["']?\s*[.=]""", re.MULTILINE)
+
+
+def may_hold_table(text: str) -> bool:
+    """Whether TOML ``text`` can define ``[tool.tasktronaut]``: as a header or dotted key
+    (``tool.tasktronaut``), as ``tool = {...}``, or as a ``tasktronaut`` key in ``[tool]``.
+    Most pyproject files cannot, and are then not parsed at all."""
+    return bool(_NAMED.search(text) or (_TOOL_TABLE.search(text) and _OUR_KEY.search(text)))
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, ValueError) as e:
+        raise CliError(f"cannot read {path}: {e}") from e
+    if not may_hold_table(text):
+        return {}  # tomllib, which costs a few milliseconds to import, is not needed
     try:
         toml: Any = importlib.import_module("tomllib")
     except ModuleNotFoundError:  # Python 3.10: only with tomli installed
@@ -139,9 +166,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         except ModuleNotFoundError:
             return {}
     try:
-        with path.open("rb") as f:
-            data: dict[str, Any] = toml.load(f)
-    except (OSError, ValueError) as e:
+        data: dict[str, Any] = toml.loads(text)
+    except ValueError as e:
         raise CliError(f"cannot read {path}: {e}") from e
     return data
 
@@ -156,11 +182,14 @@ def _options_by_key(command: click.Command) -> dict[str, click.Option]:
     return found
 
 
-def default_map(group: click.Group, start: Path) -> tuple[dict[str, Any] | None, Path | None]:
+def default_map(group: click.Group, start: Path, invoked: str | None = None,
+                ) -> tuple[dict[str, Any] | None, Path | None]:
     """click's ``default_map`` from ``[tool.tasktronaut]`` in the nearest ``pyproject.toml``.
 
     Keys that are not a command's name apply to every command with that option; a sub-table
-    named after a command (``[tool.tasktronaut.run]``) applies to that command only.
+    named after a command (``[tool.tasktronaut.run]``) applies to that command only. With
+    the ``invoked`` command's name, only that command and those with a sub-table are
+    loaded, unless a shared key is not one of their options (it may be another command's).
     """
     path = find_pyproject(start)
     if path is None:
@@ -172,19 +201,24 @@ def default_map(group: click.Group, start: Path) -> tuple[dict[str, Any] | None,
         raise CliError(f"{TABLE} in {path} must be a table")
     shared = {k: v for k, v in table.items() if not _is_command_table(group, k, v)}
     known: set[str] = set()
-    result = _command_defaults(group, shared, table, TABLE, path, known)
+    wanted = None if invoked is None else {
+        invoked, *(k for k, v in table.items() if _is_command_table(group, k, v))}
+    result = _command_defaults(group, shared, table, TABLE, path, known, wanted)
+    if wanted is not None and not known.issuperset(shared):
+        result = _command_defaults(group, shared, table, TABLE, path, known)
     for key in shared:
         _known_key(key, known, TABLE, path)
     return result or None, path
 
 
 def _is_command_table(group: click.Command, key: str, value: Any) -> bool:
-    return isinstance(value, dict) and key in subcommands(group)
+    return isinstance(value, dict) and key in command_names(group)
 
 
 def _command_defaults(command: click.Command, shared: dict[str, Any], own: dict[str, Any],
-                      where: str, path: Path, known: set[str]) -> dict[str, Any]:
-    """The defaults of ``command`` (and, nested, of its subcommands)."""
+                      where: str, path: Path, known: set[str],
+                      only: Collection[str] | None = None) -> dict[str, Any]:
+    """The defaults of ``command`` (and, nested, of its subcommands; those in ``only``)."""
     by_key = _options_by_key(command)
     known.update(by_key)
     values = {by_key[k].name: v for k, v in shared.items() if k in by_key}
@@ -192,7 +226,7 @@ def _command_defaults(command: click.Command, shared: dict[str, Any], own: dict[
         if where != TABLE and not _is_command_table(command, key, value):
             _known_key(key, by_key, where, path)
             values[by_key[key].name] = value
-    for name, sub in subcommands(command).items():
+    for name, sub in subcommands(command, only).items():
         found = own.get(name)
         table: dict[str, Any] = found if isinstance(found, dict) else {}
         label = f"[tool.tasktronaut.{name}]" if where == TABLE else f"{where[:-1]}.{name}]"
