@@ -77,6 +77,7 @@ def test_a_plain_run_of_a_ready_graph_loads_only_what_it_needs(tmp_path):
     assert "Summary: 0 run, 2 already ready" in done.stderr
     assert heavy(modules, "loguru", "cattrs", "sqlite3", "rich", "asyncio", "multiprocessing",
                  "opentelemetry", "tasktronaut.background", "tasktronaut.cli.background",
+                 "tasktronaut.cli.display", "tasktronaut.cli.progress", "tasktronaut.cli.state",
                  "tasktronaut.cli.report", "tasktronaut.cli.look", "tasktronaut.define.builder",
                  "tasktronaut.define.process", "tasktronaut.state.sqlite",
                  "tasktronaut.state.leases", "tasktronaut.workers.processes",

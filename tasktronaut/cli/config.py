@@ -36,7 +36,7 @@ from tasktronaut.cli.errors import (
 )
 
 __all__ = ["EXAMPLES", "PYPROJECT_KEY", "LazyGroup", "TargetCommand", "add_envvars",
-           "default_map", "source_of_option", "stdout_to_stderr"]
+           "default_map", "source_of_option", "state_path", "stdout_to_stderr"]
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 EXAMPLES = """\b
@@ -244,6 +244,18 @@ def _known_key(key: str, known: Any, where: str, path: Path) -> None:
     close = difflib.get_close_matches(key, sorted(known), n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     raise CliError(f"{where} in {path}: no option '{key}'{hint}")
+
+
+def state_path(value: str | None) -> Path | None:
+    """The path a ``--state`` value names; a usage error if it cannot name a file."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise CliError(f"--state needs a file path, got {value!r}")
+    path = Path(value)
+    if path.is_dir():
+        raise CliError(f"--state {value}: is a directory; give a file path")
+    return path
 
 
 def source_of_option(ctx: click.Context, name: str) -> str:

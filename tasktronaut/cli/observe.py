@@ -13,19 +13,22 @@ run's records with their context fields, as they always did.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from tasktronaut import logs
-from tasktronaut.cli.display import LiveDisplay, Tally, rich_available
 from tasktronaut.cli.errors import CliError, describe
-from tasktronaut.cli.progress import Above, Progress, interactive
 from tasktronaut.engine.facts import RunFacts, identifier_of
 from tasktronaut.logs import add_sinks, log_context, loguru
+
+if TYPE_CHECKING:  # the displays load on a terminal only
+    from tasktronaut.cli.display import Tally
+    from tasktronaut.cli.progress import Above
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
@@ -66,13 +69,32 @@ def level_of(verbose: bool, quiet: bool, level: str | None) -> str:
     return "DEBUG" if verbose else "WARNING" if quiet else "INFO"
 
 
+def interactive(stream: IO[str]) -> bool:
+    """Whether ``stream`` is a terminal that can redraw a line."""
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+def rich_available() -> bool:
+    """Whether the optional rich extra is installed (without importing it)."""
+    from importlib.util import find_spec
+
+    return find_spec("rich") is not None
+
+
 def display_for(stream: IO[str], quiet: bool, fmt: str) -> Tally | None:
     """The live display for ``stream``: rich's on a terminal (the one-line progress when
     rich is missing), none off a terminal, when quiet, or when logging JSON."""
     if quiet or fmt == "json" or not interactive(stream):
         return None
     if rich_available():
+        from tasktronaut.cli.display import LiveDisplay
+
         return LiveDisplay(stream)
+    from tasktronaut.cli.progress import Progress
+
     return Progress(stream)
 
 
@@ -87,7 +109,9 @@ class RunSinks:
 
     def __init__(self, level: str, fmt: str, file: Path | None, display: Tally | None) -> None:
         self.level, self.fmt, self.file = level, fmt, file
-        self.progress = display if isinstance(display, Progress) else None
+        progress = sys.modules.get("tasktronaut.cli.progress")  # loaded if it is one
+        self.progress = display if progress is not None and isinstance(
+            display, progress.Progress) else None
         self.display = display
         self._handlers: list[int] = []
         self._undo: Any = None
@@ -122,6 +146,8 @@ class RunSinks:
             self._handlers.append(loguru().add(progress.observe, level=level,
                                                format="{message}"))
             if interactive(self._stdout):
+                from tasktronaut.cli.progress import Above
+
                 self._above = sys.stdout = Above(progress, self._stdout)  # output above it
 
     def close(self) -> None:
@@ -129,8 +155,9 @@ class RunSinks:
         if self._above is not None:
             sys.stdout = self._stdout
             self._above.close()
-        if isinstance(self.display, (LiveDisplay, Progress)):
-            self.display.close()
+        close = getattr(self.display, "close", None)  # a live display, or the progress
+        if close is not None:
+            close()
         if self._undo is not None:
             self._undo()
         for handler in self._handlers:

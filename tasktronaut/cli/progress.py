@@ -4,7 +4,6 @@ that do not run a graph."""
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Iterator
 from typing import IO, Any
@@ -125,14 +124,6 @@ class Above:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
-
-
-def interactive(stream: IO[str]) -> bool:
-    """Whether ``stream`` is a terminal that can redraw a line."""
-    try:
-        return stream.isatty() and os.environ.get("TERM") != "dumb"
-    except (AttributeError, ValueError):
-        return False
 
 
 @contextlib.contextmanager

@@ -27,6 +27,9 @@ from tasktronaut.cli.config import (
     stdout_to_stderr,
     verbose_option,
 )
+from tasktronaut.cli.config import (
+    state_path as state_path_of,
+)
 from tasktronaut.cli.convert import parse_assignments
 from tasktronaut.cli.errors import CliError, describe, reporting
 from tasktronaut.cli.observe import (
@@ -38,7 +41,6 @@ from tasktronaut.cli.observe import (
     run_context,
     run_logging,
 )
-from tasktronaut.cli.state import state_path as state_path_of
 from tasktronaut.cli.summary import Summary
 from tasktronaut.cli.targets import build, load_target
 from tasktronaut.engine.facts import RunFacts, RunRecord

@@ -16,24 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tasktronaut.cli.config import state_path
 from tasktronaut.cli.errors import CliError
 from tasktronaut.errors import StateError
 from tasktronaut.state import DEFAULT_STATE_PATH
 
 if TYPE_CHECKING:  # the stores (sqlite3) load when a state file is opened
     from tasktronaut.state import SQLiteStore
-
-
-def state_path(value: str | None) -> Path | None:
-    """The path a ``--state`` value names; a usage error if it cannot name a file."""
-    if value is None:
-        return None
-    if not value.strip():
-        raise CliError(f"--state needs a file path, got {value!r}")
-    path = Path(value)
-    if path.is_dir():
-        raise CliError(f"--state {value}: is a directory; give a file path")
-    return path
 
 
 def open_state(path: Path) -> SQLiteStore:
