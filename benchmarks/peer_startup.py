@@ -4,6 +4,11 @@
 scripts' ``--version``, and both CLIs re-running the finished tea demo, which the two
 projects ship with the same files. The commands take turns in every round; the first round
 is untimed (it writes the ``.pyc`` files); the best wall of each is kept.
+
+The commands run without ``PYTHONDONTWRITEBYTECODE``: set, it would keep the first round from
+writing tasktronaut's ``.pyc`` files (an editable install gets them only that way), and every
+round would compile tasktronaut's modules while iotaa's, compiled when pip installed it, load
+from theirs.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
+
+def bytecode_env() -> dict[str, str]:
+    """This environment, with Python allowed to write ``.pyc`` files."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def tea_dir(base: Path) -> Path:
@@ -66,7 +75,8 @@ def run_cli(repeats: int, base: Path) -> dict[str, dict[str, Any]]:
     for r in range(repeats + 1):
         for name, argv in commands.items():
             start = time.perf_counter()
-            proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+            proc = subprocess.run(argv, capture_output=True, text=True, check=False,
+                                  env=bytecode_env())
             wall = time.perf_counter() - start
             error = _tea_problem(name, proc) if "tea" in name else (
                 None if proc.returncode == 0 else f"exit status {proc.returncode}")
@@ -85,7 +95,7 @@ def import_breakdown(top: int = 5) -> list[tuple[str, float]]:
     part of tasktronaut counts with its cumulative time, summed per top-level package.
     """
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import tasktronaut"],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, env=bytecode_env())
     entries = []  # (depth, name, cumulative µs) in the order printed: children first
     for line in proc.stderr.splitlines():
         parts = line.split("|")

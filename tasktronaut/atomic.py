@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,7 +53,7 @@ def atomic(path: str | os.PathLike[str]) -> Iterator[Path]:
 def _reserve(target: Path) -> Path:
     """Create a new, empty file with a unique hidden name next to ``target``."""
     while True:
-        partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
+        partial = target.with_name(f".{target.name}.{os.urandom(4).hex()}.partial")
         try:
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:  # pragma: no cover - 32 random bits make this rare

@@ -6,6 +6,8 @@ command line calls) enables it and installs a stderr sink with iotaa's line form
 with the application's own sinks. Until then records go to the standard library's logger
 ``tasktronaut`` (which has a ``NullHandler``, so nothing is printed unless the application
 configures :mod:`logging`), where pytest's ``caplog``, Django or Sentry see them.
+:func:`stderr_lines` shows them on stderr in the same format: what ``tasktronaut run`` does
+while nothing has imported loguru, which costs tens of milliseconds at start-up.
 
 A run may also log to a stdlib :class:`logging.Logger` (``log=``). Which levels a run's logger
 accepts is worked out once per run, so a run with no sink pays almost nothing for logging.
@@ -16,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -94,6 +97,48 @@ def logcfg(verbose: bool = False) -> None:
 def _write_stderr(message: Any) -> None:
     """Write to whatever ``sys.stderr`` is now (tests and the CLI runner replace it)."""
     sys.stderr.write(message)
+
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+"""``{time:YYYY-MM-DDTHH:mm:ss}`` of :data:`FORMAT`, for :func:`time.strftime`."""
+
+
+class StderrLines(logging.Handler):
+    """:data:`FORMAT`'s lines for stdlib records, on whatever ``sys.stderr`` is now: what the
+    sink :func:`logcfg` installs writes for loguru's records, without importing loguru.
+    A record with ``exc_info`` is followed by its traceback, as :mod:`logging` prints it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stamp = time.strftime(TIME_FORMAT, time.localtime(record.created))
+            line = f"[{stamp}] {record.levelname: <7} {record.getMessage()}\n"
+            if record.exc_info:
+                line += logging.Formatter().formatException(record.exc_info) + "\n"
+            sys.stderr.write(line)
+        except Exception:
+            self.handleError(record)
+
+
+def stderr_lines(level: str = "INFO") -> Callable[[], None]:
+    """Show the records of the stdlib logger ``tasktronaut`` (``level`` and up) on stderr in
+    iotaa's format, and only there; return the function that undoes it.
+
+    The command line's text log while nothing has imported loguru: the records reach this
+    logger then (:func:`default_target`), and the lines are those of :func:`add_sinks`. They
+    do not propagate to the root logger meanwhile, as loguru's records do not.
+    """
+    handler = StderrLines()
+    saved = stdlib_logger.level, stdlib_logger.propagate
+    stdlib_logger.addHandler(handler)
+    stdlib_logger.setLevel(level)
+    stdlib_logger.propagate = False
+
+    def undo() -> None:
+        stdlib_logger.removeHandler(handler)
+        stdlib_logger.setLevel(saved[0])
+        stdlib_logger.propagate = saved[1]
+
+    return undo
 
 
 def _loguru_accepts(target: Any, level: int) -> bool:

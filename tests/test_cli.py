@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 from tasktronaut import ArgumentError, Asset, Node, NodeStatus, collection, task
 from tasktronaut.cli import cli
-from tasktronaut.cli.progress import Progress, Summary, elapsed, interactive
+from tasktronaut.cli.observe import interactive
+from tasktronaut.cli.progress import Progress
+from tasktronaut.cli.summary import Summary, elapsed
 from tasktronaut.model.node import traverse
 
 pytestmark = pytest.mark.usefixtures("loguru_reset")

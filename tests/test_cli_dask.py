@@ -19,7 +19,7 @@ from tasktronaut.cli import cli
 
 distributed = pytest.importorskip("distributed")
 
-import tasktronaut.cli.commands  # noqa: E402
+import tasktronaut.workers  # noqa: E402
 from tasktronaut.workers import DaskExecutor  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("loguru_reset")
@@ -81,7 +81,7 @@ def closed(monkeypatch):
             clients.append(self._client)
             super().close()
 
-    monkeypatch.setattr(tasktronaut.cli.commands, "DaskExecutor", Spy)
+    monkeypatch.setattr(tasktronaut.workers, "DaskExecutor", Spy)
     return clients
 
 

@@ -84,3 +84,27 @@ def test_verbose_logcfg_logs_the_task_graph_before_execution(tmp_path, capfd, lo
     assert "copy b" in tree
     assert "write a" in tree
     assert tree["write a"] > tree["copy b"]
+
+
+def test_stderr_lines_show_stdlib_records_in_the_iotaa_format_until_undone(capsys):
+    from tasktronaut.logs import stderr_lines, stdlib_logger
+
+    before = stdlib_logger.level, stdlib_logger.propagate
+    undo = stderr_lines("INFO")
+    try:
+        stdlib_logger.debug("not shown")
+        stdlib_logger.info("%s: Ready", "The cup")
+        try:
+            raise ValueError("cracked")
+        except ValueError:
+            stdlib_logger.exception("The cup: Failed")
+    finally:
+        undo()
+    stdlib_logger.warning("after undo: nowhere")
+    lines = capsys.readouterr().err.splitlines()
+    assert re.fullmatch(r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\] INFO    The cup: Ready", lines[0])
+    assert lines[1].endswith("] ERROR   The cup: Failed")
+    assert lines[2] == "Traceback (most recent call last):"
+    assert lines[-1] == "ValueError: cracked"
+    assert "after undo" not in "\n".join(lines)
+    assert (stdlib_logger.level, stdlib_logger.propagate) == before

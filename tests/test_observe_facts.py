@@ -15,7 +15,7 @@ from tasktronaut import (
     collection,
     task,
 )
-from tasktronaut.cli.progress import Summary
+from tasktronaut.cli.summary import Summary
 from tasktronaut.engine.facts import RunFacts, RunRecord, load, save
 
 
@@ -238,7 +238,7 @@ def test_the_progress_counts_tasks_and_takes_what_never_starts_off_the_total(tea
 
 
 def test_the_slowest_steps_are_named_when_one_took_a_while():
-    from tasktronaut.cli.progress import SLOW
+    from tasktronaut.cli.summary import SLOW
     from tasktronaut.engine.facts import Attempt, NodeRecord
 
     def step(name, seconds):

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
+from tasktronaut.cli.config import state_path
 from tasktronaut.cli.errors import CliError, reporting
 from tasktronaut.cli.progress import logging_to_stderr
-from tasktronaut.cli.state import open_state, state_path
+from tasktronaut.cli.state import open_state
 from tasktronaut.cli.targets import build, load_target
 from tasktronaut.state import DEFAULT_STATE_PATH, StateError
 

@@ -12,28 +12,32 @@ name=1e3`` gives the string ``"1e3"`` to a ``str`` argument, not ``"1000.0"``. A
 converter does not know (or ``None``, "any type") gets the JSON value as it is.
 
 Processes declare their types with ``expected_arguments``; asset-task functions with their
-parameter annotations (:func:`convert_call`).
+parameter annotations (:func:`convert_call`). The scalars above and unions of them (``str |
+Path``, ``Optional[int]``) go straight to their hooks, as cattrs would send them; cattrs is
+imported for the other types only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import inspect
 import json
 import re
+import sys
 import types
 import typing
 from collections import abc
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
-from typing import Any, Literal, Union, get_args, get_origin
-
-import attrs
-import cattrs
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from tasktronaut.define.signature import short_repr
 from tasktronaut.errors import ArgumentError, ArgumentTypeError
+
+if TYPE_CHECKING:
+    import cattrs
 
 _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
@@ -76,16 +80,33 @@ def convert(text: str, expected: Any, name: str) -> Any:
     if expected is None or expected is Any:
         return value
     try:
-        return CONVERTER.structure(value, expected)
-    except cattrs.StructureHandlerNotFoundError:
-        return value
+        return structure_as(value, expected)
     except Exception as first:
+        if _is_cattrs_error(first, "StructureHandlerNotFoundError"):
+            return value
         if value != text:
             try:
-                return CONVERTER.structure(text, expected)
+                return structure_as(text, expected)
             except Exception:
                 pass
         raise ConversionError(name, expected, text, _detail(first)) from first
+
+
+def structure_as(value: Any, expected: Any) -> Any:
+    """``value`` as the type ``expected``: a scalar or a union by its hook, anything else by
+    the cattrs converter."""
+    hook = _SCALARS.get(expected) if isinstance(expected, type) else None
+    if hook is not None:
+        return hook(value, expected)
+    if _is_union(expected):
+        return _union_hook(expected)(value, expected)
+    return converter().structure(value, expected)
+
+
+def _is_cattrs_error(error: BaseException, kind: str) -> bool:
+    """Whether ``error`` is cattrs' ``kind`` (never, while cattrs is not imported)."""
+    cattrs = sys.modules.get("cattrs")
+    return cattrs is not None and isinstance(error, getattr(cattrs, kind))
 
 
 def convert_arguments(values: Mapping[str, str], types: Mapping[str, Any]) -> dict[str, Any]:
@@ -155,15 +176,18 @@ def _detail(error: BaseException) -> str:
     """Where and why a conversion failed, in a few words; at the top level, only a hint."""
     if isinstance(error, Invalid):
         return error.hint
-    if isinstance(error, cattrs.BaseValidationError):
+    if _is_cattrs_error(error, "BaseValidationError"):
+        import cattrs
+
         messages = cattrs.transform_error(error, path="", format_exception=_reason)
         return "; ".join(m.removesuffix(" @ ").replace(" @ ", " at ", 1) for m in messages[:3])
     return _reason(error, None)
 
 
 def _reason(error: BaseException, _: Any) -> str:
-    if isinstance(error, cattrs.StructureHandlerNotFoundError):
-        return f"values of type {type_name(error.type_)} cannot be given on the command line"
+    if _is_cattrs_error(error, "StructureHandlerNotFoundError"):
+        kind = getattr(error, "type_", None)
+        return f"values of type {type_name(kind)} cannot be given on the command line"
     if isinstance(error, KeyError):
         return f"missing key {error}"
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -295,7 +319,7 @@ def _union_hook(expected: Any) -> Callable[[Any, Any], Any]:
                     return None
                 continue
             try:
-                return CONVERTER.structure(value, member)
+                return structure_as(value, member)
             except Exception:
                 continue
         raise Invalid(value, type_name(expected))
@@ -311,6 +335,8 @@ _MAPPINGS = (dict, abc.Mapping, abc.MutableMapping)
 def _container_kind(expected: Any) -> type | None:
     """``list`` or ``dict``: the JSON shape a container type (or an attrs class, a JSON
     object) must be given as."""
+    import attrs
+
     if isinstance(expected, type) and attrs.has(expected):
         return dict
     origin = get_origin(expected) or expected
@@ -353,12 +379,18 @@ class _ShapeChecks:
         return structure
 
 
+_SCALARS: dict[Any, Callable[[Any, Any], Any]] = {
+    int: _int, float: _float, bool: _bool, str: _str, dt.date: _date, dt.datetime: _datetime,
+    PurePath: _path, Path: _path}
+"""The hooks of the scalar types (cattrs also gives them their subclasses)."""
+
+
 def make_converter() -> cattrs.Converter:
     """A cattrs converter with tasktronaut's command-line hooks."""
+    import cattrs
+
     converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
-    for cls, hook in ((int, _int), (float, _float), (bool, _bool), (str, _str),
-                      (dt.date, _date), (dt.datetime, _datetime), (PurePath, _path),
-                      (Path, _path)):
+    for cls, hook in _SCALARS.items():
         converter.register_structure_hook(cls, hook)
     converter.register_structure_hook_func(_is_enum, _enum)
     converter.register_structure_hook_factory(_is_union, _union_hook)
@@ -368,5 +400,9 @@ def make_converter() -> cattrs.Converter:
     return converter
 
 
-CONVERTER = make_converter()
+
+@functools.cache
+def converter() -> cattrs.Converter:
+    """The converter of the command line, made on first use (importing cattrs costs)."""
+    return make_converter()
 

@@ -163,10 +163,3 @@ def _is_terminal(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-def rich_available() -> bool:
-    """Whether the optional rich extra is installed (without importing it)."""
-    from importlib.util import find_spec
-
-    return find_spec("rich") is not None

@@ -2,24 +2,33 @@
 
 The command builds the observers here and hands them to the run; after it, the facts give the
 summary and the report. Nothing here changes what a run does.
+
+The log of a plain run (text on stderr) goes through the stdlib logger ``tasktronaut`` with
+iotaa's line format, so that it costs no loguru import; loguru's sinks are installed as
+:func:`~tasktronaut.logs.add_sinks` does for JSON, a log file, the one-line progress, and for
+a workflow that imports loguru itself, whose own ``logger`` calls and sinks then see the
+run's records with their context fields, as they always did.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
-from loguru import logger
 
-from tasktronaut.cli.display import LiveDisplay, Tally, rich_available
+from tasktronaut import logs
 from tasktronaut.cli.errors import CliError, describe
-from tasktronaut.cli.progress import Above, Progress, interactive
 from tasktronaut.engine.facts import RunFacts, identifier_of
-from tasktronaut.logs import add_sinks, log_context
+from tasktronaut.logs import add_sinks, log_context, loguru
+
+if TYPE_CHECKING:  # the displays load on a terminal only
+    from tasktronaut.cli.display import Tally
+    from tasktronaut.cli.progress import Above
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
@@ -60,50 +69,118 @@ def level_of(verbose: bool, quiet: bool, level: str | None) -> str:
     return "DEBUG" if verbose else "WARNING" if quiet else "INFO"
 
 
+def interactive(stream: IO[str]) -> bool:
+    """Whether ``stream`` is a terminal that can redraw a line."""
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+def rich_available() -> bool:
+    """Whether the optional rich extra is installed (without importing it)."""
+    from importlib.util import find_spec
+
+    return find_spec("rich") is not None
+
+
 def display_for(stream: IO[str], quiet: bool, fmt: str) -> Tally | None:
     """The live display for ``stream``: rich's on a terminal (the one-line progress when
     rich is missing), none off a terminal, when quiet, or when logging JSON."""
     if quiet or fmt == "json" or not interactive(stream):
         return None
     if rich_available():
+        from tasktronaut.cli.display import LiveDisplay
+
         return LiveDisplay(stream)
+    from tasktronaut.cli.progress import Progress
+
     return Progress(stream)
+
+
+def loguru_in_use() -> bool:
+    """Whether something in this process (the workflow, the application) imported loguru."""
+    return "loguru" in sys.modules
+
+
+class RunSinks:
+    """Where the records of a command-line run go, from before its target is imported until
+    it has run (see the module's docstring for which sinks when)."""
+
+    def __init__(self, level: str, fmt: str, file: Path | None, display: Tally | None) -> None:
+        self.level, self.fmt, self.file = level, fmt, file
+        progress = sys.modules.get("tasktronaut.cli.progress")  # loaded if it is one
+        self.progress = display if progress is not None and isinstance(
+            display, progress.Progress) else None
+        self.display = display
+        self._handlers: list[int] = []
+        self._undo: Any = None
+        self._above: Above | None = None
+        self._stdout = sys.stdout
+
+    def open(self) -> None:
+        """Install the sinks the options ask for."""
+        if self.fmt == "text" and self.file is None and self.progress is None \
+                and not loguru_in_use():
+            self._undo = logs.stderr_lines(self.level)
+        else:
+            self._add_loguru_sinks()
+
+    def settle(self) -> None:
+        """Once the target's module is imported: if it imported loguru, move to loguru's
+        sinks before anything is built or run."""
+        if self._undo is not None and loguru_in_use():
+            self._undo()
+            self._undo = None
+            self._add_loguru_sinks()
+
+    def _add_loguru_sinks(self) -> None:
+        progress, level = self.progress, self.level
+        if progress is not None:
+            self._handlers.append(loguru().add(progress.clear, level=level, format="{message}"))
+        try:
+            self._handlers += add_sinks(level, self.fmt, self.file)
+        except (OSError, ValueError) as e:
+            raise CliError(f"cannot write the log file {self.file}: {describe(e)}") from e
+        if progress is not None:
+            self._handlers.append(loguru().add(progress.observe, level=level,
+                                               format="{message}"))
+            if interactive(self._stdout):
+                from tasktronaut.cli.progress import Above
+
+                self._above = sys.stdout = Above(progress, self._stdout)  # output above it
+
+    def close(self) -> None:
+        """Remove what :meth:`open` and :meth:`settle` installed, and the display."""
+        if self._above is not None:
+            sys.stdout = self._stdout
+            self._above.close()
+        close = getattr(self.display, "close", None)  # a live display, or the progress
+        if close is not None:
+            close()
+        if self._undo is not None:
+            self._undo()
+        for handler in self._handlers:
+            with contextlib.suppress(ValueError):
+                loguru().remove(handler)
 
 
 @contextlib.contextmanager
 def run_logging(level: str, fmt: str, file: Path | None,
-                display: Tally | None) -> Iterator[None]:
-    """Install the run's sinks (and the one-line progress's redraw around them)."""
-    progress = display if isinstance(display, Progress) else None
-    handlers = []
-    if progress is not None:
-        handlers.append(logger.add(progress.clear, level=level, format="{message}"))
+                display: Tally | None) -> Iterator[RunSinks]:
+    """The run's sinks (and the one-line progress's redraw around them) while it lasts."""
+    sinks = RunSinks(level, fmt, file, display)
     try:
-        handlers += add_sinks(level, fmt, file)
-    except (OSError, ValueError) as e:
-        raise CliError(f"cannot write the log file {file}: {describe(e)}") from e
-    if progress is not None:
-        handlers.append(logger.add(progress.observe, level=level, format="{message}"))
-    stdout = sys.stdout
-    above = Above(progress, stdout) if progress is not None and interactive(stdout) else None
-    if above is not None:
-        sys.stdout = above  # step output above the line
-    try:
-        yield
+        sinks.open()
+        yield sinks
     finally:
-        if above is not None:
-            sys.stdout = stdout
-            above.close()
-        if isinstance(display, (LiveDisplay, Progress)):
-            display.close()
-        for handler in handlers:
-            with contextlib.suppress(ValueError):
-                logger.remove(handler)
+        sinks.close()
 
 
 def observers_for(facts: RunFacts, display: Tally | None, otel: bool) -> list[Any]:
-    """The observers of a command-line run."""
-    observers: list[Any] = [facts, TaskContext()]
+    """The observers of a command-line run (the task context on records when a sink shows
+    context fields)."""
+    observers: list[Any] = [facts, TaskContext()] if logs.context_wanted else [facts]
     if display is not None:
         observers.append(display)
     if otel:

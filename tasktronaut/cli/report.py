@@ -17,6 +17,7 @@ from html import escape
 from pathlib import Path
 
 from tasktronaut.atomic import atomic
+from tasktronaut.cli.errors import CliError, describe
 from tasktronaut.engine.facts import Attempt, NodeRecord, RunRecord
 
 FORMATS = ("html", "json")
@@ -55,6 +56,14 @@ def write_report(record: RunRecord, path: Path | str, fmt: str | None = None) ->
     with atomic(target) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
     return target
+
+
+def save_report(record: RunRecord, path: Path, fmt: str | None = None) -> Path:
+    """Write a run report; a path that cannot be written is one usage error."""
+    try:
+        return write_report(record, path, fmt)
+    except OSError as e:
+        raise CliError(f"cannot write the report {path}: {describe(e)}") from e
 
 
 def to_html(record: RunRecord) -> str:

@@ -12,34 +12,23 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from tasktronaut.cli.config import state_path
 from tasktronaut.cli.errors import CliError
-from tasktronaut.state import (
-    DEFAULT_STATE_PATH,
-    DEFAULT_TTL,
-    NAMESPACES,
-    SQLiteStore,
-    StateError,
-)
+from tasktronaut.errors import StateError
+from tasktronaut.state import DEFAULT_STATE_PATH
 
-
-def state_path(value: str | None) -> Path | None:
-    """The path a ``--state`` value names; a usage error if it cannot name a file."""
-    if value is None:
-        return None
-    if not value.strip():
-        raise CliError(f"--state needs a file path, got {value!r}")
-    path = Path(value)
-    if path.is_dir():
-        raise CliError(f"--state {value}: is a directory; give a file path")
-    return path
+if TYPE_CHECKING:  # the stores (sqlite3) load when a state file is opened
+    from tasktronaut.state import SQLiteStore
 
 
 def open_state(path: Path) -> SQLiteStore:
     """The store at ``path`` for a run; a usage error (one line) if it cannot be one."""
+    from tasktronaut.state import SQLiteStore
+
     try:
         return SQLiteStore(path)
     except StateError as e:
@@ -85,6 +74,8 @@ def state() -> None:
 def list_(path: str) -> None:
     """List the process identifiers with their number of completed steps, and the runs
     working on them now."""
+    from tasktronaut.state import DEFAULT_TTL, NAMESPACES
+
     with _opened(path) as store:
         summaries = [s for s in store.processes() if not s.process_id.startswith(NAMESPACES)]
         if not summaries:

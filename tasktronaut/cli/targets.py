@@ -3,7 +3,6 @@ command-line values."""
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import inspect
@@ -20,8 +19,6 @@ import attrs
 from tasktronaut.cli.convert import convert_arguments, convert_call, parse_assignments, parse_value
 from tasktronaut.cli.errors import CliError, describe
 from tasktronaut.define.decorators import TaskFunction
-from tasktronaut.define.process import ProcessDefinition
-from tasktronaut.define.reading import ALL_OPTIONS, option_reads, probe_expected_arguments
 from tasktronaut.define.signature import short_repr
 from tasktronaut.errors import ArgumentError
 from tasktronaut.model.node import Node
@@ -114,9 +111,16 @@ def load_target(spec: str) -> Target:
 
 
 def is_process(obj: Any) -> bool:
-    """Whether ``obj`` is a process definition (a subclass of ``ProcessDefinition``)."""
-    return (isinstance(obj, type) and issubclass(obj, ProcessDefinition)
-            and obj is not ProcessDefinition)
+    """Whether ``obj`` is a process definition (a subclass of ``ProcessDefinition``).
+
+    No class can be one unless its module imported the process module, so this never
+    imports it (with the builder) for a module of asset tasks.
+    """
+    process = sys.modules.get("tasktronaut.define.process")
+    if process is None or not isinstance(obj, type):
+        return False
+    definition = process.ProcessDefinition
+    return issubclass(obj, definition) and obj is not definition
 
 
 def _kind_of(obj: Any) -> str:
@@ -138,24 +142,7 @@ def build(target: Target, args: Sequence[str], arg_items: Sequence[str],
     named = parse_assignments(arg_items, "--arg")
     options = {k: parse_value(v) for k, v in parse_assignments(option_items, "--option").items()}
     if target.is_process:
-        if args:
-            raise ArgumentError(
-                f"a process takes --arg NAME=VALUE, not positional arguments "
-                f"(got {short_repr(args[0])})"
-            )
-        types = probe_expected_arguments(target.obj, options)
-        if types:
-            check_names(named, types, "--arg", f"an argument of {target.spec}")
-        kwargs = convert_arguments(named, types)
-        reads: set[str] = set()
-        token = option_reads.set(reads)
-        try:
-            root = typing.cast(Node, target.obj.build(identifier, options, **kwargs))
-        finally:
-            option_reads.reset(token)
-        if ALL_OPTIONS not in reads:
-            check_names(options, reads, "--option", f"an option {target.spec} reads")
-        return root
+        return _build_process(target, args, named, options, identifier)
     if option_items or identifier is not None:
         flag = "--option" if option_items else "--id"
         raise ArgumentError(f"{flag} applies to processes only; {target.spec} is a task")
@@ -168,6 +155,31 @@ def build(target: Target, args: Sequence[str], arg_items: Sequence[str],
     return typing.cast(Node, target.obj.build(*call_args, **call_kwargs))
 
 
+def _build_process(target: Target, args: Sequence[str], named: dict[str, str],
+                   options: dict[str, Any], identifier: str | None) -> Node:
+    """:func:`build` for a process: its arguments by name, its options checked by use."""
+    from tasktronaut.define.reading import ALL_OPTIONS, option_reads, probe_expected_arguments
+
+    if args:
+        raise ArgumentError(
+            f"a process takes --arg NAME=VALUE, not positional arguments "
+            f"(got {short_repr(args[0])})"
+        )
+    types = probe_expected_arguments(target.obj, options)
+    if types:
+        check_names(named, types, "--arg", f"an argument of {target.spec}")
+    kwargs = convert_arguments(named, types)
+    reads: set[str] = set()
+    token = option_reads.set(reads)
+    try:
+        root = typing.cast(Node, target.obj.build(identifier, options, **kwargs))
+    finally:
+        option_reads.reset(token)
+    if ALL_OPTIONS not in reads:
+        check_names(options, reads, "--option", f"an option {target.spec} reads")
+    return root
+
+
 def check_names(given: typing.Iterable[str], known: typing.Iterable[str], flag: str,
                 what: str) -> None:
     """Refuse the first name in ``given`` that is not in ``known``, naming the closest."""
@@ -175,6 +187,8 @@ def check_names(given: typing.Iterable[str], known: typing.Iterable[str], flag: 
     for name in given:
         if name in known:
             continue
+        import difflib
+
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         if close:
             hint = f"did you mean '{close[0]}'?"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import click
 
+from tasktronaut.cli.config import state_path
 from tasktronaut.cli.errors import reporting
 from tasktronaut.cli.progress import logging_to_stderr
-from tasktronaut.cli.state import open_state, state_path
+from tasktronaut.cli.state import open_state
 from tasktronaut.cli.targets import build, load_target
 from tasktronaut.engine import why as explain
 from tasktronaut.state import DEFAULT_STATE_PATH

@@ -13,7 +13,6 @@ import contextlib
 import functools
 import importlib
 import inspect
-import pickle
 import sys
 from collections.abc import Callable, Generator, Iterator
 from types import FrameType
@@ -116,6 +115,8 @@ class TaskFunction(Generic[P]):
 
     def remote(self, node: Node) -> RemoteTask:
         """The picklable job that runs ``node``'s action in another process."""
+        import pickle  # only runs in worker processes need it
+
         _, args, kwargs = node.call
         if "<locals>" in self.__qualname__:
             raise ProtocolError(node.taskname, "cannot run in a worker process: its task "

@@ -10,7 +10,6 @@ assets again; remote executors come back through ``dispatch.finish_remote`` to t
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from typing import Any
 
@@ -150,6 +149,8 @@ async def aperform(node: Node) -> tuple[bool, Any]:
     ``asyncio.CancelledError`` (a timeout, a stop) is not the node's outcome: it propagates,
     and the engine, which cancelled it, has settled the attempt already.
     """
+    import asyncio  # loaded already when an action is async; not at start-up
+
     try:
         result = node._action(node) if node._action is not None else None
         if inspect.isawaitable(result):

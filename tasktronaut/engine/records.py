@@ -24,8 +24,7 @@ from tasktronaut.logs import RunLog
 from tasktronaut.model import freshness
 from tasktronaut.model.node import Node, NodeKind, NodeStatus
 from tasktronaut.model.options import DEFAULT_OPTIONS
-from tasktronaut.state import DEFAULT_TTL, Lease, LeaseError, open_store
-from tasktronaut.state.fingerprint import differences
+from tasktronaut.state import open_store
 
 FORCED = object()
 """The ``_mark`` of a node a run treats as not ready because it was forced (see
@@ -36,11 +35,14 @@ class RunRecords:
     """One run's use of a state store; a store to the definitions, with ``begin`` added."""
 
     def __init__(self, store: Any, *, restart: bool = False, dry_run: bool = False,
-                 ttl: float = DEFAULT_TTL) -> None:
+                 ttl: float | None = None) -> None:
+        # Leases and fingerprints load here, with a store: a run without one never needs them.
+        from tasktronaut.state.leases import DEFAULT_TTL, Lease
+
         self.store = store
         self.restart = restart
         self.dry_run = dry_run
-        self.ttl = ttl
+        self.ttl = DEFAULT_TTL if ttl is None else ttl
         self.lease = Lease.mine()
         self._begun: dict[str, dict[str, str]] = {}
         self._held: list[str] = []
@@ -66,6 +68,8 @@ class RunRecords:
         """The records of ``identifier`` for a process run with ``arguments``; refuse
         records made with other arguments (unless restarting). The lease is taken by
         :meth:`start`, once it is known that there is work left."""
+        from tasktronaut.state.fingerprint import differences
+
         with self._lock:
             earlier = self._begun.get(identifier)
             if earlier is None:
@@ -107,6 +111,8 @@ class RunRecords:
         """Before the first step, if there is one: hold the lease of each identifier, check
         that its records did not change since they were read (another run just ended),
         write down its arguments, and make sure the store can be written at all."""
+        from tasktronaut.state.leases import LeaseError
+
         if self.dry_run or not any(n.status is NodeStatus.NEW and n.kind is not NodeKind.JOIN
                                    for n in order):
             return  # nothing will run, so nothing will be recorded

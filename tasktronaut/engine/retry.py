@@ -13,9 +13,9 @@ from tasktronaut.errors import (
     CycleError,
     NonRetryableProcessError,
     ProtocolError,
+    StateError,
 )
 from tasktronaut.model.node import Node
-from tasktronaut.state import StateError
 
 NEVER_RETRIED = (NonRetryableProcessError, CancelProcessError, ProtocolError, ArgumentError,
                  CycleError, StateError)

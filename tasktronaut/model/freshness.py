@@ -19,15 +19,12 @@ is judged by its assets.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import os
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tasktronaut.model.assets import Asset, flatten_assets
-from tasktronaut.state.fingerprint import canonical, digest
 
 if TYPE_CHECKING:
     from tasktronaut.model.node import Node
@@ -84,6 +81,11 @@ def _newer(node: Node, deps: tuple[Node, ...]) -> str | None:
 
 def fingerprint(node: Node) -> str:
     """The fingerprint of ``node``'s inputs for ``stale_if="changed"``."""
+    import hashlib  # only tasks with this trigger need them: not at start-up
+    import inspect
+
+    from tasktronaut.state.fingerprint import canonical, digest
+
     parts: list[str] = []
     for dep in node._expanded_deps():
         for asset in flatten_assets(dep._asset):

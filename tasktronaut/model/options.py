@@ -7,7 +7,6 @@ mistake is reported where it was written rather than deep inside a run.
 from __future__ import annotations
 
 import enum
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -220,6 +219,8 @@ class TaskOptions:
         if self.backoff_max is not None:
             wait = min(wait, self.backoff_max)
         if self.jitter:
+            import random
+
             wait *= 1 - random.random() * self.jitter
         return float(wait)
 

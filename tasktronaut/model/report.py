@@ -13,8 +13,6 @@ never started; its shape says what kind of node it is.
 
 from __future__ import annotations
 
-import json
-from hashlib import sha256
 from typing import Any
 
 from tasktronaut.model.node import Node, NodeKind, NodeStatus
@@ -165,7 +163,9 @@ def _edges(root: Node) -> tuple[list[Node], list[tuple[Node, Node]]]:
 
 
 def _dot_id(node: Node) -> str:
-    return "_" + sha256(node.taskname.encode("utf-8")).hexdigest()
+    import hashlib  # not at start-up: only graphs need it
+
+    return "_" + hashlib.sha256(node.taskname.encode("utf-8")).hexdigest()
 
 
 def dot_label(text: str) -> str:
@@ -248,4 +248,6 @@ def to_data(root: Node) -> dict[str, Any]:
 
 def to_json(root: Node, indent: int | None = 2) -> str:
     """:func:`to_data` as JSON text."""
+    import json
+
     return json.dumps(to_data(root), indent=indent, ensure_ascii=False)

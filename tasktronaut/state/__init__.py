@@ -12,23 +12,24 @@ five methods of :class:`StateStore`; runs then go without those checks.
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from tasktronaut.errors import ArgumentError
-from tasktronaut.state.base import (
-    NAMESPACES,
-    ProcessSummary,
-    Serializer,
-    StateError,
-    StateStore,
-    Synchronous,
-)
-from tasktronaut.state.leases import DEFAULT_TTL, Lease, LeaseError
-from tasktronaut.state.memory import MemoryStore
-from tasktronaut.state.schema import APPLICATION_ID, SCHEMA_VERSION
-from tasktronaut.state.sqlite import SQLiteStore
+if TYPE_CHECKING:
+    from tasktronaut.state.base import (
+        NAMESPACES,
+        ProcessSummary,
+        Serializer,
+        StateError,
+        StateStore,
+        Synchronous,
+    )
+    from tasktronaut.state.leases import DEFAULT_TTL, Lease, LeaseError
+    from tasktronaut.state.memory import MemoryStore
+    from tasktronaut.state.schema import APPLICATION_ID, SCHEMA_VERSION
+    from tasktronaut.state.sqlite import SQLiteStore
 
 __all__ = [
     "APPLICATION_ID",
@@ -52,6 +53,28 @@ __all__ = [
 DEFAULT_STATE_PATH = Path(".tasktronaut/state.db")
 """The conventional location of a state file, relative to the working directory."""
 
+_MODULES = {
+    "base": "NAMESPACES ProcessSummary Serializer StateError StateStore Synchronous",
+    "leases": "DEFAULT_TTL Lease LeaseError",
+    "memory": "MemoryStore",
+    "schema": "APPLICATION_ID SCHEMA_VERSION",
+    "sqlite": "SQLiteStore",
+}
+_LAZY = {name: module for module, names in _MODULES.items() for name in names.split()}
+"""Where each name lives: its module (sqlite3, attrs) loads on first use, so that a run that
+keeps no state, or a module that only needs :mod:`~tasktronaut.state.fingerprint`, never
+loads the stores."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tasktronaut.state' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tasktronaut.state.{module}"), name)
+    globals()[name] = value
+    return value
+
+
 StateSpec: TypeAlias = "StateStore | str | os.PathLike[str] | None"
 """What ``open_store`` accepts: ``None``, a path, or a store object."""
 
@@ -66,6 +89,11 @@ def open_store(spec: StateSpec = None) -> StateStore:
         ArgumentError: ``spec`` is none of these.
         StateError: The file cannot be opened as a state file.
     """
+    from tasktronaut.errors import ArgumentError
+    from tasktronaut.state.base import StateStore
+    from tasktronaut.state.memory import MemoryStore
+    from tasktronaut.state.sqlite import SQLiteStore
+
     if spec is None:
         return MemoryStore()
     if isinstance(spec, (str, os.PathLike)):

@@ -8,28 +8,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from tasktronaut.errors import ArgumentError, TasktronautError
-
-
-class StateError(TasktronautError):
-    """A state store could not record or read completions.
-
-    ``process_id``, ``step`` and ``value_type`` are set when the error concerns one record
-    (for instance a result that cannot be serialised).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        process_id: str | None = None,
-        step: str | None = None,
-        value_type: type | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.process_id = process_id
-        self.step = step
-        self.value_type = value_type
+from tasktronaut.errors import ArgumentError
+from tasktronaut.errors import StateError as StateError  # its home before errors.py
 
 
 @attrs.frozen
