@@ -19,7 +19,8 @@ import copy
 from typing import Any
 
 from tasktronaut.define.process import ProcessDefinition
-from tasktronaut.define.steps import ProcessRun, StepCall
+from tasktronaut.define.runs import ProcessRun
+from tasktronaut.define.steps import StepCall
 from tasktronaut.engine.schedule import predicted_order
 from tasktronaut.model.node import Node, NodeKind, traverse, walk
 

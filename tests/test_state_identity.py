@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tasktronaut import ArgumentError, Builder, ProcessDefinition
+from tasktronaut import testing as helpers
 from tasktronaut.state import MemoryStore, SQLiteStore
 
 RAN: list[str] = []
@@ -175,3 +176,49 @@ def test_objects_shown_with_an_address_are_keyed_by_their_type():
 
     assert canonical({"t": Thing()}) == canonical({"t": Thing()})
     assert "Thing" in canonical({"t": Thing()})
+
+
+class Alike(ProcessDefinition):
+    """Steps whose record keys collide, around a sub-process (its key is claimed while the
+    process is built), and items from a function that reuses one dict."""
+
+    def define_process(self, builder: Builder) -> None:
+        builder.task(self.work)
+        builder.sub_process(Child)
+        builder.task(self.work)
+        for item in builder.each(self.same):
+            item.task(self.work)
+
+    def same(self):
+        item: dict[str, str] = {}
+        for name in ("a", "a", "b"):
+            item["item"] = name
+            yield item
+
+    def work(self, item: str) -> str:
+        RAN.append(item)
+        return item
+
+
+ALIKE_KEYS = ["Alike.work", "Child / Child.work", "Child", "Alike.work #2",
+              '{"item":"a"} / Alike.work', '{"item":"a"} / Alike.work #2',
+              '{"item":"b"} / Alike.work', "Alike"]
+
+
+def test_identical_record_keys_are_numbered_in_build_order():
+    store = MemoryStore()
+    Alike.build("same", item="x").run(state=store)
+    assert list(store.completed("same")) == ALIKE_KEYS
+
+
+def test_record_keys_are_the_same_whenever_they_are_first_asked_for():
+    asked_first = Alike.build("same", item="x")
+    keys = {n.taskname: n.hooks.key for n in helpers.steps(asked_first)}
+    store = MemoryStore()
+    ran_first = Alike.build("same", item="x").run(state=store)
+    assert {n.taskname: n.hooks.key for n in helpers.steps(ran_first)} == keys
+    assert sorted(keys.values()) == sorted(k for k in ALIKE_KEYS if k not in ("Alike", "Child"))
+    assert sorted(asked_first.hooks.keys) == ["Alike.work", "Alike.work #2", "Child",
+                                               '{"item":"a"} / Alike.work',
+                                               '{"item":"a"} / Alike.work #2',
+                                               '{"item":"b"} / Alike.work']

@@ -223,6 +223,13 @@ def test_run_with_passes_the_context_to_a_replacement_when_the_step_declares_it(
     assert root.ref["Report.publish"] == "sent"
 
 
+def test_a_replaced_step_is_still_found_by_the_method_it_was_built_with(mocker):
+    chart = mocker.Mock(return_value=["X"])
+    root = helpers.run_with(Report, {"chart": chart}, "job", {"publish": True},
+                            sources=["a"], calls=[])
+    assert root.ref["Report.publish"] == "published ['X']"
+
+
 def test_run_with_a_step_used_in_every_iteration(mocker):
     calls: list[str] = []
     parse = mocker.Mock(side_effect=lambda source, calls: source * 2)

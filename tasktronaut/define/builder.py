@@ -19,11 +19,10 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from tasktronaut.define.decorators import BoundTaskFunction, TaskFunction
 from tasktronaut.define.dynamic import dynamic_each
 from tasktronaut.define.reading import ALL_OPTIONS, execution_mode, note_read
+from tasktronaut.define.runs import ProcessRun
 from tasktronaut.define.session import Session, current_session
 from tasktronaut.define.signature import (
     call_with,
@@ -33,11 +32,7 @@ from tasktronaut.define.signature import (
     user_code,
 )
 from tasktronaut.define.stepping import check_expected, make_step, static_each
-from tasktronaut.define.steps import (
-    ExecutionMode,
-    ProcessRun,
-    complete_process,
-)
+from tasktronaut.define.steps import ExecutionMode, complete_process
 from tasktronaut.define.views import GeneratedId, Options, ProcessNode
 from tasktronaut.errors import ArgumentError
 from tasktronaut.logs import RunLog, current_log
@@ -53,44 +48,71 @@ _DONE = object()
 Plan = dict[str, Any]
 
 
-@attrs.define(slots=True)
 class _Scope:
     """The arguments steps see here, the description they inherit, and the items (from
-    ``each``/``transform``) that label step names."""
+    ``each``/``transform``) that label step names.
 
-    kwargs: dict[str, Any]
-    description: str | None = None
-    items: tuple[dict[str, Any], ...] = ()
-    _label: str | None = None
-    path: tuple[str, ...] = ()
-    """Record-key segments of the items in scope: each one's content or its user key."""
-    iteration: tuple[int, ...] = ()
-    """Which ``each``/``transform`` iterations this scope is in (for ``context.result``)."""
+    One is made per ``each`` iteration, so it is a hand-written slotted class; its step
+    labels and record-key path are worked out when first asked for.
+    """
+
+    __slots__ = ("_label", "_path", "_segment", "description", "items", "iteration", "kwargs",
+                 "outer")
+
+    def __init__(self, kwargs: dict[str, Any], description: str | None = None,
+                 items: tuple[dict[str, Any], ...] = (), outer: _Scope | None = None,
+                 segment: str | dict[str, Any] | None = None, iteration: tuple[int, ...] = (),
+                 label: str | None = None) -> None:
+        self.kwargs = kwargs
+        self.description = description
+        self.items = items
+        self.outer = outer
+        self._segment = segment  # the item's record-key segment, or the item to key by content
+        self._path: tuple[str, ...] | None = () if outer is None else None
+        self.iteration = iteration
+        """Which ``each``/``transform`` iterations this scope is in (for ``context.result``)."""
+        self._label = label
 
     @property
     def label(self) -> str:
         """``k='v', ...`` for the items in scope (worked out once, when a name needs it)."""
         if self._label is None:
-            seen: dict[str, Any] = {}
-            for item in self.items:
-                seen.update(item)
-            self._label = ", ".join(f"{k}={v!r}" for k, v in seen.items())
+            items = self.items
+            seen = items[0] if len(items) == 1 else {k: v for i in items for k, v in i.items()}
+            self._label = ", ".join([f"{k}={v!r}" for k, v in seen.items()])
         return self._label
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """Record-key segments of the items in scope: each one's content or its user key."""
+        path = self._path
+        if path is None:
+            assert self.outer is not None
+            path = self.outer.path
+            segment = self._segment
+            if segment is not None:
+                path = (*path, segment if isinstance(segment, str) else item_key(segment))
+            self._path = path
+        return path
 
 
 class _Block:
-    """A sequential or concurrent block being compiled."""
+    """A sequential or concurrent block being compiled; its items give the plan."""
 
-    __slots__ = ("compiler", "cursor", "entry", "exits", "items", "mode", "pending_exit")
+    __slots__ = ("compiler", "cursor", "data", "description", "entry", "exits", "items", "mode",
+                 "pending_exit")
 
     def __init__(self, compiler: _Compiler, mode: ExecutionMode, entry: tuple[Node, ...],
-                 items: list[Plan]) -> None:
+                 data: dict[str, Any] | None = None, description: str | None = None) -> None:
         self.compiler = compiler
         self.mode = mode
         self.entry = entry
         self.cursor = entry
         self.exits: list[Node] = []
-        self.items = items
+        self.items: list[Any] = []
+        """Step nodes, sub-blocks, sub-processes (their runs) and plan data, in order."""
+        self.data = data
+        self.description = description
         self.pending_exit: tuple[Node, ...] = ()
 
     def requires(self) -> tuple[Node, ...]:
@@ -115,18 +137,42 @@ class _Block:
             return (self.exits[0],)
         return (self.compiler.join(tuple(self.exits)),)
 
+    def plan(self) -> list[Plan]:
+        """The items as plan data (worked out when asked for, never while building)."""
+        out: list[Plan] = []
+        for item in self.items:
+            if isinstance(item, Node):
+                call = item.call
+                out.append({"step": item.taskname, "description": call.description,
+                            "kwargs": call.kwargs})
+            elif isinstance(item, _Block):
+                entry: Plan = {item.mode.value: item.plan()}
+                if item.description:
+                    entry["description"] = item.description
+                if item.data:
+                    entry["kwargs"] = item.data
+                out.append(entry)
+            elif isinstance(item, ProcessRun):
+                out.append(item.plan)
+            else:
+                out.append(item)
+        return out
+
 
 class _Compiler:
     """Compiles one process definition; a sub-process gets its own, sharing the session."""
 
     def __init__(self, session: Session, run: ProcessRun) -> None:
         self.session = session
+        self.registry: dict[str, Any] = session.registry
         self.run = run
         self.iterations = 0
+        self.functions: dict[Any, Any] = {}
+        """What steps need to know of each callable (see ``stepping.function_facts``)."""
 
     def unique(self, base: str) -> str:
         """``base``, or ``base #n`` if a node of that name exists in this run already."""
-        registry = self.session.registry
+        registry = self.registry
         if base not in registry:
             return base
         counters = self.session.counters
@@ -157,9 +203,6 @@ class Builder:
         self._compiler = compiler
         self._block = block
         self._scope = scope
-        self._parent: Builder | None = None
-        self._data: dict[str, Any] | None = None
-        self._description: str | None = None
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -220,10 +263,14 @@ class Builder:
         if not callable(func):
             raise ArgumentError(f"builder.task needs a callable or a node, got {func!r}",
                                 name="func", value=func)
-        cleanup_of = block.requires() if options.get("always") else ()
-        node = make_step(self, func, description, options, inputs or {})
-        before, block.pending_exit = block.pending_exit, ()
-        block.add((*cleanup_of, *before, node))  # after a cleanup: what it followed too
+        cleanup_of = block.requires() if options and options.get("always") else ()
+        node = make_step(self, func, description, options, inputs)
+        before = block.pending_exit
+        if before or cleanup_of:
+            block.pending_exit = ()
+            block.add((*cleanup_of, *before, node))  # after a cleanup: what it followed too
+        else:
+            block.add((node,))
         return node
 
     @contextmanager
@@ -286,38 +333,30 @@ class Builder:
         yield from static_each(self, func, description, key)
 
     def _open(self, mode: ExecutionMode, data: dict[str, Any] | None,
-              description: str | None, segment: str | None = None) -> Builder:
+              description: str | None, segment: str | dict[str, Any] | None = None) -> Builder:
         """A builder for a sub-block, in ``mode``, seeing the arguments merged with ``data``;
-        ``segment`` is the item's part of its steps' record keys."""
-        scope = self._scope
-        block = _Block(self._compiler, mode, self._block.requires(), [])
-        path = scope.path if segment is None else (*scope.path, segment)
+        ``segment`` is the item's part of its steps' record keys (or the item itself, keyed
+        by its content when a record key is first asked for)."""
+        scope, compiler = self._scope, self._compiler
+        block = _Block(compiler, mode, self._block.requires(), data, description)
         iteration = scope.iteration
         if data is not None:  # an each iteration or a transform: steps inside know it
-            self._compiler.iterations += 1
-            iteration = (*iteration, self._compiler.iterations)
+            compiler.iterations += 1
+            iteration = (*iteration, compiler.iterations)
+        description = description or scope.description
         if data:
-            child = _Scope({**scope.kwargs, **data}, description or scope.description,
-                           (*scope.items, data), None, path, iteration)
+            child = _Scope({**scope.kwargs, **data}, description, (*scope.items, data), scope,
+                           segment, iteration)
         else:
-            child = _Scope(scope.kwargs, description or scope.description, scope.items,
-                           scope._label, path, iteration)
-        builder = Builder(self._compiler, block, child)
-        builder._parent = self
-        builder._data = data
-        builder._description = description
-        return builder
+            child = _Scope(scope.kwargs, description, scope.items, scope, segment, iteration,
+                           scope._label)
+        return Builder(compiler, block, child)
 
     def _close(self, child: Builder) -> None:
         """The sub-block is complete: it is one item of this block."""
         block = child._block
         self._block.add(block.exit())
-        entry: Plan = {block.mode.value: block.items}
-        if child._description:
-            entry["description"] = child._description
-        if child._data:
-            entry["kwargs"] = child._data
-        self._block.items.append(entry)
+        self._block.items.append(block)
 
     def sub_process(self, definition: type[ProcessDefinition],
                     description: str | None = None) -> Node:
@@ -332,13 +371,12 @@ class Builder:
         label = description or definition.description or definition.__name__
         path = (*run.path, *self._scope.path, label)
         key = run.claim(" / ".join(path))
-        node, plan = _compile(
+        node = _compile(
             definition, run.identifier, run.options, self._scope.kwargs,
             compiler.session, run, block.requires(), description, (key,),
         )
-        run.keys.append(key)
         block.add((node,))
-        block.items.append(plan)
+        block.items.append(node.hooks)
         return node
 
 
@@ -364,10 +402,10 @@ def build_process(definition: type[ProcessDefinition], identifier: str | None,
         node: Node | None = session.processes.get(key)
         if node is None:
             node = session.processes[key] = _compile(
-                definition, identifier, options, kwargs, session)[0]
+                definition, identifier, options, kwargs, session)
         return node
     session = Session(log=current_log.get() or RunLog())  # a nested build logs like its run
-    root = session.build(lambda: _compile(definition, identifier, options, kwargs, session)[0])
+    root = session.build(lambda: _compile(definition, identifier, options, kwargs, session))
     root._rebuild = functools.partial(build_process, definition, identifier, options, kwargs)
     root._session = session
     return root
@@ -376,8 +414,7 @@ def build_process(definition: type[ProcessDefinition], identifier: str | None,
 def _compile(definition: type[ProcessDefinition], identifier: str | None,
              options: dict[str, Any], kwargs: dict[str, Any], session: Session,
              parent: ProcessRun | None = None, entry: tuple[Node, ...] = (),
-             description: str | None = None,
-             path: tuple[str, ...] = ()) -> tuple[Node, Plan]:
+             description: str | None = None, path: tuple[str, ...] = ()) -> Node:
     instance = definition()
     mode = execution_mode(definition)
     label = description or definition.description or definition.__name__
@@ -392,8 +429,7 @@ def _compile(definition: type[ProcessDefinition], identifier: str | None,
     compiler = _Compiler(session, run)
     run.name = name = compiler.unique(label)
     session.registry[name] = None
-    items: list[Plan] = []
-    block = _Block(compiler, mode, entry, items)
+    run.block = block = _Block(compiler, mode, entry)
     user_code(f"in {definition.__qualname__}.define_process", instance.define_process,
               Builder(compiler, block, _Scope(dict(kwargs))))
     node = ProcessNode(name, NodeKind.PROCESS, None, DEFAULT_OPTIONS, None, block.exit(), None,
@@ -401,6 +437,4 @@ def _compile(definition: type[ProcessDefinition], identifier: str | None,
     session.registry[name] = node
     if parent is not None:
         parent.children.append(run)
-    plan: Plan = {"process": name, "mode": mode.value, "steps": items}
-    run.plan = plan
-    return node, plan
+    return node

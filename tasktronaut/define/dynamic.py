@@ -132,7 +132,7 @@ class Expansion:
         builder = self.builder
         compiler = builder._compiler
         items = self._items(compiler.run)
-        block = type(builder._block)(compiler, builder._block.mode, (node,), [])
+        block = type(builder._block)(compiler, builder._block.mode, (node,))
         parent = type(builder)(compiler, block, builder._scope)
         registry = compiler.session.registry
         known = set(registry)

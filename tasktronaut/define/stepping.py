@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tasktronaut.define.decorators import options_of
+from tasktronaut.define.runs import ProcessRun, function_key
 from tasktronaut.define.signature import (
     call_with,
     callable_name,
@@ -24,7 +25,7 @@ from tasktronaut.define.signature import (
     type_name,
     user_code,
 )
-from tasktronaut.define.steps import ProcessRun, StepCall, arun_step, function_key, run_step
+from tasktronaut.define.steps import StepCall, arun_step, run_step
 from tasktronaut.errors import ArgumentError, MissingArgumentError
 from tasktronaut.model.freshness import expand_ready, stale
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, check_assets
@@ -65,8 +66,6 @@ def resolve_inputs(registry: dict[str, Any], run: ProcessRun, scope: Any, step: 
                    names: frozenset[str]) -> dict[str, Node]:
     """The earlier step node behind each input; a missing, ambiguous or unwanted source is
     an error naming both steps."""
-    if not inputs:
-        return {}
     if not isinstance(inputs, dict):
         raise ArgumentError(f"step '{step}': inputs must be a dict of parameter names to "
                             f"earlier steps, got {inputs!r}", name="inputs", value=inputs)
@@ -110,19 +109,22 @@ def _label(source: Any, definition: Any = None) -> str:
     return callable_name(source, definition)
 
 
-def each_item(item: Any, key: Any, func: Any) -> tuple[dict[str, Any], str | None, str]:
-    """An ``each`` item's arguments, description and record-key segment."""
+def each_item(item: Any, key: Any,
+              func: Any) -> tuple[dict[str, Any], str | None, str | dict[str, Any]]:
+    """An ``each`` item's arguments, description and record-key segment (or the item
+    itself, when it is keyed by its content)."""
     if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
         data, description = check_item(item[:2], func, "each")
         return data, description, item_key(canonical(item[2]))
     data, description = check_item(item, func, "each")
+    if key is None:  # keyed by its content, worked out when a record key is asked for
+        data = dict(data)  # as it is now, should the items function reuse its dict
+        return data, description, data
     return data, description, _item_segment(data, key, func)
 
 
 def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
-    """An ``each`` item's part of its steps' record keys: its content, or its key."""
-    if key is None:
-        return item_key(data)
+    """An ``each`` item's part of its steps' record keys: its key."""
     if isinstance(key, str) and not callable(key):
         if key not in data:
             raise ArgumentError(
@@ -135,42 +137,60 @@ def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
     return item_key(canonical(call_with(key, data, "each key")))
 
 
+Facts = tuple[TaskOptions, str, tuple[bool, frozenset[str], bool, tuple[str, ...]]]
+
+
+def function_facts(cache: dict[Any, Facts], func: Any, definition: Any) -> Facts:
+    """A step callable's options (its ``@task`` ones), label and signature: the same for
+    every step that calls it, so worked out once per build and kept in ``cache``."""
+    try:
+        facts = cache.get(func)
+    except TypeError:  # not hashable: work them out every time
+        return _facts(func, definition)
+    if facts is None:
+        facts = cache[func] = _facts(func, definition)
+    return facts
+
+
+def _facts(func: Any, definition: Any) -> Facts:
+    options = step_options(func, options_of(func) or DEFAULT_OPTIONS, {})
+    return options, callable_name(func, definition), signature_of(func)
+
+
 def make_step(builder: Any, func: Callable[..., Any], description: str | None,
-              options: dict[str, Any], inputs: dict[str, Any]) -> Node:
-    """A step node calling ``func`` in ``builder``'s block, with its name, record key,
-    arguments, inputs and options worked out (``Builder.task`` adds it to the block)."""
-    compiler, scope, run = builder._compiler, builder._scope, builder._compiler.run
-    opts = step_options(func, options_of(func) or DEFAULT_OPTIONS, options)
-    explicit = description or opts.description
-    label = callable_name(func, run.definition)
+              options: dict[str, Any], inputs: dict[str, Any] | None) -> Node:
+    """A step node calling ``func`` in ``builder``'s block, with its name, arguments, inputs
+    and options worked out (``Builder.task`` adds it to the block). Its record key, its
+    description and its plan entry are worked out when first asked for."""
+    compiler, scope, block = builder._compiler, builder._scope, builder._block
+    run = compiler.run
+    opts, label, signature = function_facts(compiler.functions, func, run.definition)
+    if options:
+        opts = step_options(func, options_of(func) or DEFAULT_OPTIONS, options)
+    accepts_all, names, wants_context, required = signature
     name = compiler.unique(_step_name(description, opts.description, label, scope))
-    key = run.claim(" / ".join((*run.path, *scope.path, description or label)))
-    accepts_all, names, wants_context, required = signature_of(func)
     kwargs = dict(scope.kwargs) if accepts_all else {
         k: v for k, v in scope.kwargs.items() if k in names
     }
-    sources = resolve_inputs(compiler.session.registry, run, scope, name, inputs,
-                             accepts_all, names)
+    sources = resolve_inputs(compiler.registry, run, scope, name, inputs, accepts_all,
+                             names) if inputs else None
     if required:
         check_required(required, name, {**kwargs, **sources} if sources else kwargs,
                        scope.kwargs)
-    desc = explicit or scope.description or label.rpartition(".")[2]
-    call = StepCall(run, func, kwargs, wants_context, desc, scope.kwargs, key=key)
-    run.keys.append(key)
-    before = builder._block.requires()
+    call = StepCall(run, func, kwargs, wants_context, scope, label, description,
+                    description or opts.description)
+    before = block.requires()
     if sources:
         call.inputs = {p: n.taskname for p, n in sources.items()}
         before += tuple(n for n in sources.values() if n not in before)
-    node = _step_node(name, opts, before, call, scope)
-    if node.status is NodeStatus.ALREADY_READY:
-        builder._block.pending_exit = before
-    compiler.session.registry[name] = node
-    if opts.stale_if == "changed":
-        run.top.watches_changes = True
-    run.steps_by_function.setdefault(function_key(func), []).append(name)
-    if scope.iteration:
-        run.scopes[name] = scope.iteration
-    builder._block.items.append({"step": name, "description": desc, "kwargs": kwargs})
+    if opts is DEFAULT_OPTIONS:
+        node = Node(name, _STEP, None, opts, None, before, None, run_step, None, call, call)
+    else:
+        node = _step_node(name, opts, before, call, scope, block)
+    compiler.registry[name] = node
+    run.index.nodes.append(node)
+    run.record_keys.unclaimed.append(call)
+    block.items.append(node)
     return node
 
 
@@ -209,6 +229,7 @@ def check_expected(process: str, kwargs: dict[str, Any], expected: dict[str, Any
 
 
 _DONE = object()
+_STEP = NodeKind.STEP
 
 
 def static_each(builder: Any, func: Callable[..., Any], description: str | None,
@@ -237,18 +258,20 @@ def static_each(builder: Any, func: Callable[..., Any], description: str | None,
 
 
 def _step_node(name: str, opts: TaskOptions, before: tuple[Node, ...], call: StepCall,
-               scope: Any) -> Node:
-    """The node of a step; one whose declared asset is ready already (and not stale) is
-    done before the run, as an asset task would be."""
+               scope: Any, block: Any) -> Node:
+    """The node of a step with options of its own; one whose declared asset is ready already
+    (and not stale) is done before the run, as an asset task would be."""
     declared = None
     if opts.asset is not None:
         declared = check_assets(call_with(opts.asset, scope.kwargs), name)
         call.declared = True
     action = arun_step if opts.executor is ExecutorKind.ASYNC else run_step
-    node = Node(name, NodeKind.STEP, declared, opts, None, before, None, action, None,
-                call, call)
+    node = Node(name, _STEP, declared, opts, None, before, None, action, None, call, call)
     if declared is not None and node.ready and not expand_ready.get() and not (
             opts.stale_if is not None and stale(node)):
         node.status = NodeStatus.ALREADY_READY
         node._deps = ()
+        block.pending_exit = before
+    if opts.stale_if == "changed":
+        call.run.top.watches_changes = True
     return node

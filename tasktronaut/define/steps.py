@@ -1,18 +1,21 @@
-"""What exists while a process runs: per-process state (results, hooks, cancellation), the
-step ``Context``, the step action, and the picklable job for worker processes."""
+"""What exists while a process runs: the step ``Context``, how a step is called and
+hooked (:class:`StepCall`), the step action, and the picklable job for worker processes.
+Per-process state (results, hooks, cancellation, record keys) is in
+:mod:`tasktronaut.define.runs`."""
 
 from __future__ import annotations
 
 import enum
-import functools
 import pickle
 import threading
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from tasktronaut.define.runs import ALWAYS, ProcessRun, function_key
 from tasktronaut.define.signature import call_with
 from tasktronaut.errors import ArgumentError, TasktronautError
 from tasktronaut.logs import log
@@ -23,20 +26,7 @@ from tasktronaut.model.protocols import NodeHooks
 if TYPE_CHECKING:
     from tasktronaut.define.process import ProcessDefinition
 
-
-def function_key(func: Any) -> str:
-    """A name for the function behind a step that is the same in every process."""
-    target = getattr(func, "__func__", func)
-    try:
-        return _function_key(target)
-    except TypeError:  # not hashable: work it out every time
-        return _function_key.__wrapped__(target)
-
-
-@functools.lru_cache(maxsize=4096)
-def _function_key(target: Any) -> str:
-    module = getattr(target, "__module__", None) or ""
-    return f"{module}:{getattr(target, '__qualname__', None) or repr(target)}"
+_NO_INPUTS: Mapping[str, str] = types.MappingProxyType({})
 
 
 class ExecutionMode(enum.Enum):
@@ -46,149 +36,6 @@ class ExecutionMode(enum.Enum):
     """Each step requires the one before it."""
     CONCURRENT = "concurrent"
     """Steps require only what came before the block, and may run at the same time."""
-
-
-@attrs.define(eq=False)
-class ProcessRun(NodeHooks):
-    """One compiled process: its definition instance, results, and lifecycle state."""
-
-    definition: ProcessDefinition
-    identifier: str | None
-    name: str
-    options: dict[str, Any]
-    parent: ProcessRun | None = None
-    results: dict[str, Any] = attrs.field(factory=dict)
-    steps_by_function: dict[Any, list[str]] = attrs.field(factory=dict)
-    children: list[ProcessRun] = attrs.field(factory=list)
-    started: bool = False
-    plan: dict[str, Any] = attrs.field(factory=dict)
-    generated_identifier: bool = False
-    scopes: dict[str, tuple[int, ...]] = attrs.field(factory=dict)
-    path: tuple[str, ...] = ()
-    """Where this process sits in the top one: the record-key segments of its steps."""
-    key: str = ""
-    """The record key of this process's own completion."""
-    arguments: dict[str, str] = attrs.field(factory=dict)
-    """The top process's arguments and options as canonical text (its fingerprint)."""
-    keys: list[str] = attrs.field(factory=list)
-    """The record keys of this process's steps and sub-processes."""
-    watches_changes: bool = False
-    """Whether a step of the top process has ``stale_if="changed"`` (set on the top)."""
-    _claimed: set[str] = attrs.field(factory=set)
-    _recorded: dict[int, dict[str, Any]] = attrs.field(factory=dict)
-    cancel_event: threading.Event = attrs.field(factory=threading.Event)
-    _lock: threading.Lock = attrs.field(factory=threading.Lock)
-
-    @property
-    def top(self) -> ProcessRun:
-        """The top-level process this one belongs to."""
-        run = self
-        while run.parent is not None:
-            run = run.parent
-        return run
-
-    def claim(self, base: str) -> str:
-        """A record key unique in the top process: ``base``, or ``base #n`` for the n-th
-        identical one (identical steps in one scope can only be told apart by order)."""
-        claimed = self.top._claimed
-        key, n = base, 1
-        while key in claimed:
-            n += 1
-            key = f"{base} #{n}"
-        claimed.add(key)
-        return key
-
-    def ensure_started(self) -> None:
-        """Fire ``on_started`` once (the parents first)."""
-        if self.parent is not None:
-            self.parent.ensure_started()
-        with self._lock:
-            first, self.started = not self.started, True
-        if first:
-            self.definition.on_started(self.identifier)
-
-    def cancelled(self) -> bool:
-        return self.top.cancel_event.is_set()
-
-    def cancel(self, node: Node, error: BaseException) -> bool:
-        self.cancel_tree()
-        return True
-
-    def recorded(self, store: Any) -> dict[str, Any]:
-        """What ``store`` holds for this process's identifier (read once per run).
-
-        A run's records (see ``tasktronaut.engine.records``) also check that they were made
-        with the same arguments, and hold the identifier's lease for the run.
-        """
-        if self.identifier is None or self.generated_identifier:
-            raise ArgumentError(
-                f"{self.name}: a state store records progress per process identifier; "
-                "give the process one (build(identifier=...) or --id)",
-                name="identifier",
-            )
-        top = self.top
-        cached = top._recorded.get(id(store))
-        if cached is None:
-            begin = getattr(store, "begin", None)
-            cached = top._recorded[id(store)] = (
-                begin(self.identifier, top.arguments, top.name) if begin is not None
-                else store.completed(self.identifier))
-        return cached
-
-    def restore(self, node: Node, store: Any) -> bool:
-        """The process node itself: done if its completion was recorded."""
-        recorded = self.recorded(store)
-        if self.key not in recorded or any(k not in recorded for k in self.keys):
-            return False
-        node._asset = {k: Asset(v, _ALWAYS) for k, v in self.results.items()}
-        if self.parent is not None:
-            self.parent.results[node.taskname] = dict(self.results)
-        return True
-
-    def record(self, node: Node, store: Any) -> None:
-        """Record that the whole process completed (its steps' results are recorded each)."""
-        assert self.identifier is not None
-        store.record(self.identifier, self.key, "completed")
-
-    def cancel_tree(self) -> None:
-        """Cancel the top-level process: flag it, then ``on_cancelled`` for started parts."""
-        top = self.top
-        with top._lock:
-            if top.cancel_event.is_set():
-                return
-            top.cancel_event.set()
-        todo = [top]
-        while todo:
-            run = todo.pop()
-            if run.started:
-                run.definition.on_cancelled(run.identifier)
-            todo.extend(run.children)
-
-    def result_of(self, step: Any, caller: str | None = None) -> Any:
-        """The result of an earlier step of this process, by name or by function.
-
-        Asked by a step inside an ``each`` iteration, a function used once per iteration
-        means that iteration's step (or one in an iteration around it).
-        """
-        if isinstance(step, str):
-            if step not in self.results:
-                raise KeyError(f"no result for step '{step}' (completed: {list(self.results)})")
-            return self.results[step]
-        names = self.steps_by_function.get(function_key(step), [])
-        if len(names) > 1 and caller is not None:
-            here = self.scopes.get(caller, ())
-            names = [n for n in names if here[:len(self.scopes.get(n, ()))]
-                     == self.scopes.get(n, ())] or names
-        done = [n for n in names if n in self.results]
-        if len(names) > 1:
-            raise ArgumentError(
-                f"{getattr(step, '__qualname__', step)} is used by {len(names)} steps "
-                f"({', '.join(names)}); ask for one by name",
-                name="step",
-            )
-        if not done:
-            raise KeyError(f"no result yet for {getattr(step, '__qualname__', step)!r}")
-        return self.results[done[0]]
 
 
 @attrs.define(eq=False)
@@ -232,23 +79,64 @@ class Context:
         return self._run.result_of(step, self.step)
 
 
-@attrs.define(eq=False)
 class StepCall(NodeHooks):
-    """How to run one step: the callable, the arguments it accepts, and its process."""
+    """How to run one step: the callable, the arguments it accepts, and its process.
 
-    run: ProcessRun
-    function: Callable[..., Any]
-    kwargs: dict[str, Any]
-    wants_context: bool
-    description: str
-    all_kwargs: dict[str, Any]
-    declared: bool = False
-    key: str = ""
-    """The step's record key: its path in the process tree (never its build order)."""
-    inputs: dict[str, str] = attrs.field(factory=dict)
-    """Parameters that take an earlier step's result: parameter name -> that step's name."""
-    _around: Any = attrs.field(default=None, init=False, repr=False)
-    _attempts: dict[int, threading.Event] = attrs.field(factory=dict, init=False, repr=False)
+    One is made per step while a process is built, so it is a hand-written slotted class
+    (the attrs one, with two dicts of its own, cost about twice as much to make). What only a
+    state store, the hooks or the plan ask for is worked out when first asked for: the record
+    key and the description.
+    """
+
+    __slots__ = ("_around", "_attempts", "_description", "_key", "declared", "function",
+                 "given", "inputs", "kwargs", "label", "origin", "run", "scope", "wants_context")
+
+    def __init__(self, run: ProcessRun, function: Callable[..., Any], kwargs: dict[str, Any],
+                 wants_context: bool, scope: Any, label: str, given: str | None = None,
+                 explicit: str | None = None) -> None:
+        self.run = run
+        self.function = self.origin = function  # ``function`` may be replaced (testing)
+        self.kwargs = kwargs
+        self.wants_context = wants_context
+        self.scope = scope  # the builder's scope: arguments, items, record-key path
+        self.label, self.given = label, given  # the callable's name; builder.task's description
+        self._description = explicit
+        self.declared = False
+        self.inputs: Mapping[str, str] = _NO_INPUTS  # parameter -> the step whose result it takes
+        self._key: str | None = None
+        self._around: Any = None
+        self._attempts: dict[int, threading.Event] | None = None
+
+    def __repr__(self) -> str:
+        return f"StepCall({self.label!r}, kwargs={self.kwargs!r})"
+
+    @property
+    def description(self) -> str:
+        """The step's description: given, from ``@task``, inherited, or its method's name."""
+        text = self._description
+        if not text:
+            text = self._description = self.scope.description or self.label.rpartition(".")[2]
+        return text
+
+    @property
+    def all_kwargs(self) -> dict[str, Any]:
+        """Every argument in scope where the step was added (the process's and its items')."""
+        return self.scope.kwargs  # type: ignore[no-any-return]
+
+    @property
+    def key(self) -> str:
+        """The step's record key: its path in the process tree (never its build order)."""
+        if self._key is None:
+            self.run.record_keys.settle()
+        assert self._key is not None
+        return self._key
+
+    def key_base(self) -> str:
+        """The record key before it is made unique: process path, items, description."""
+        return " / ".join((*self.run.path, *self.scope.path, self.given or self.label))
+
+    def claimed(self, key: str) -> None:
+        self._key = key
 
     def arguments(self, context: Context | None = None) -> dict[str, Any]:
         """The keyword arguments of a call: the process arguments the step accepts, earlier
@@ -263,16 +151,19 @@ class StepCall(NodeHooks):
 
     def attempt_event(self, attempt: int) -> threading.Event:
         """Set when the engine gives up on this attempt (a timeout)."""
-        event = self._attempts.get(attempt)
+        attempts = self._attempts
+        if attempts is None:
+            attempts = self._attempts = {}
+        event = attempts.get(attempt)
         if event is None:
-            event = self._attempts[attempt] = threading.Event()
+            event = attempts[attempt] = threading.Event()
         return event
 
     def abandon(self, node: Node) -> None:
         self.attempt_event(node.attempt).set()
 
     def cancelled(self) -> bool:
-        return self.run.cancelled()
+        return self.run.cancel_event.is_set()
 
     def starting(self, node: Node) -> None:
         if not self.run.started:
@@ -303,7 +194,7 @@ class StepCall(NodeHooks):
 
     def _reuse(self, node: Node, result: Any) -> bool:
         self.run.results[node.taskname] = result
-        node._asset = Asset(result, _ALWAYS)
+        node._asset = Asset(result, ALWAYS)
         node.result = result
         return True
 
@@ -370,7 +261,7 @@ class StepCall(NodeHooks):
         if ok:
             self.run.results[node.taskname] = value
             if not self.declared:
-                node._asset = Asset(value, _ALWAYS)
+                node._asset = Asset(value, ALWAYS)
 
 
 def _unpicklable(job: RemoteStep) -> str:
@@ -433,19 +324,29 @@ class RemoteStep:
         return function(**self.kwargs, context=context)
 
 
-_ALWAYS: Callable[[], bool] = lambda: True  # noqa: E731
-
-
 def run_step(node: Node) -> Any:
-    """A step's action: fire ``on_started`` if first, call the step inside ``around_task``."""
+    """A step's action: fire ``on_started`` if first, call the step inside ``around_task``.
+
+    A step that takes no ``context``, has no timeout and whose definition keeps the default
+    ``around_task`` is only called: that is most steps, and the wrapper would cost more than
+    a no-op step itself.
+    """
     call: StepCall = node.call
     run = call.run
-    attempt = node.attempt
     if not run.started:
         run.ensure_started()
-    hooked = not getattr(type(run.definition).around_task, "__tasktronaut_default__", False)
-    if not (hooked or call.wants_context or node.options.timeout):
-        return _step_result(node, call, call.function(**call.arguments()))
+    if run.wrapped or call.wants_context or node.options.timeout:
+        return _wrapped_step(node, call, run)
+    result = call.function(**(call.arguments() if call.inputs else call.kwargs))
+    run.results[node.taskname] = result
+    if not call.declared:
+        node._asset = Asset(result, ALWAYS)
+    return result
+
+
+def _wrapped_step(node: Node, call: StepCall, run: ProcessRun) -> Any:
+    """Call a step inside ``around_task``, with its ``Context`` (and its attempt's flag)."""
+    attempt = node.attempt
     abandoned = call.attempt_event(attempt)
     context = Context(run.identifier, node.taskname, call.description, call.all_kwargs,
                       run.options, attempt, run, abandoned)
@@ -476,7 +377,7 @@ def _step_result(node: Node, call: StepCall, result: Any) -> Any:
     """Keep a step's result: later steps read it, and it is the step's asset's ref."""
     call.run.results[node.taskname] = result
     if not call.declared:
-        node._asset = Asset(result, _ALWAYS)
+        node._asset = Asset(result, ALWAYS)
     return result
 
 
@@ -485,7 +386,7 @@ def complete_process(node: Node) -> dict[str, Any]:
     run: ProcessRun = node.hooks  # type: ignore[assignment]
     run.ensure_started()
     run.definition.on_completed(run.identifier)
-    node._asset = {name: Asset(value, _ALWAYS) for name, value in run.results.items()}
+    node._asset = {name: Asset(value, ALWAYS) for name, value in run.results.items()}
     if run.parent is not None:
         run.parent.results[node.taskname] = dict(run.results)
     return dict(run.results)
