@@ -43,7 +43,7 @@ from tasktronaut.state.fingerprint import arguments_of, item_key
 if TYPE_CHECKING:
     from tasktronaut.define.process import ProcessDefinition
 
-_SEQUENTIAL = ExecutionMode.SEQUENTIAL
+_SEQUENTIAL, _CONCURRENT = ExecutionMode.SEQUENTIAL, ExecutionMode.CONCURRENT
 _DONE = object()
 Plan = dict[str, Any]
 
@@ -76,11 +76,17 @@ class _Scope:
     @property
     def label(self) -> str:
         """``k='v', ...`` for the items in scope (worked out once, when a name needs it)."""
-        if self._label is None:
+        label = self._label
+        if label is None:
             items = self.items
             seen = items[0] if len(items) == 1 else {k: v for i in items for k, v in i.items()}
-            self._label = ", ".join([f"{k}={v!r}" for k, v in seen.items()])
-        return self._label
+            if len(seen) == 1:  # most items have one field: no list to join
+                ((k, v),) = seen.items()
+                label = f"{k}={v!r}"
+            else:
+                label = ", ".join([f"{k}={v!r}" for k, v in seen.items()])
+            self._label = label
+        return label
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -169,6 +175,8 @@ class _Compiler:
         self.iterations = 0
         self.functions: dict[Any, Any] = {}
         """What steps need to know of each callable (see ``stepping.function_facts``)."""
+        self.steps, self.unclaimed = run.index.nodes, run.record_keys.unclaimed
+        """Where each step goes: its process's steps, the tree's steps without a record key."""
 
     def unique(self, base: str) -> str:
         """``base``, or ``base #n`` if a node of that name exists in this run already."""
@@ -269,8 +277,10 @@ class Builder:
         if before or cleanup_of:
             block.pending_exit = ()
             block.add((*cleanup_of, *before, node))  # after a cleanup: what it followed too
+        elif block.mode is _SEQUENTIAL:
+            block.cursor = (node,)
         else:
-            block.add((node,))
+            block.exits.append(node)
         return node
 
     @contextmanager
@@ -328,17 +338,17 @@ class Builder:
         most ``limit`` items, 10,000 by default). See :mod:`tasktronaut.define.dynamic`.
         """
         if dynamic:
-            yield from dynamic_each(self, func, description, key, limit)  # type: ignore[misc]
-            return
-        yield from static_each(self, func, description, key)
+            return dynamic_each(self, func, description, key, limit)  # type: ignore[return-value]
+        return static_each(self, func, description, key)
 
     def _open(self, mode: ExecutionMode, data: dict[str, Any] | None,
               description: str | None, segment: str | dict[str, Any] | None = None) -> Builder:
         """A builder for a sub-block, in ``mode``, seeing the arguments merged with ``data``;
         ``segment`` is the item's part of its steps' record keys (or the item itself, keyed
         by its content when a record key is first asked for)."""
-        scope, compiler = self._scope, self._compiler
-        block = _Block(compiler, mode, self._block.requires(), data, description)
+        scope, compiler, outer = self._scope, self._compiler, self._block
+        entry = outer.cursor if outer.mode is _SEQUENTIAL else outer.entry
+        block = _Block(compiler, mode, entry, data, description)
         iteration = scope.iteration
         if data is not None:  # an each iteration or a transform: steps inside know it
             compiler.iterations += 1
@@ -354,9 +364,13 @@ class Builder:
 
     def _close(self, child: Builder) -> None:
         """The sub-block is complete: it is one item of this block."""
-        block = child._block
-        self._block.add(block.exit())
-        self._block.items.append(block)
+        block, parent = child._block, self._block
+        exits = block.exits
+        if len(exits) == 1 and parent.mode is block.mode is _CONCURRENT:
+            parent.exits.append(exits[0])  # one step in a side-by-side iteration: no join
+        else:
+            parent.add(block.exit())
+        parent.items.append(block)
 
     def sub_process(self, definition: type[ProcessDefinition],
                     description: str | None = None) -> Node:

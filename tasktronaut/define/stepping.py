@@ -12,6 +12,7 @@ from typing import Any
 from tasktronaut.define.decorators import options_of
 from tasktronaut.define.runs import ProcessRun, function_key
 from tasktronaut.define.signature import (
+    annotate,
     call_with,
     callable_name,
     check_argument,
@@ -25,8 +26,8 @@ from tasktronaut.define.signature import (
     type_name,
     user_code,
 )
-from tasktronaut.define.steps import StepCall, arun_step, run_step
-from tasktronaut.errors import ArgumentError, MissingArgumentError
+from tasktronaut.define.steps import ExecutionMode, StepCall, arun_step, run_step
+from tasktronaut.errors import ArgumentError, MissingArgumentError, TasktronautError
 from tasktronaut.model.freshness import expand_ready, stale
 from tasktronaut.model.node import Node, NodeKind, NodeStatus, check_assets
 from tasktronaut.model.options import DEFAULT_OPTIONS, ExecutorKind, TaskOptions
@@ -112,13 +113,21 @@ def _label(source: Any, definition: Any = None) -> str:
 def each_item(item: Any, key: Any,
               func: Any) -> tuple[dict[str, Any], str | None, str | dict[str, Any]]:
     """An ``each`` item's arguments, description and record-key segment (or the item
-    itself, when it is keyed by its content)."""
+    itself, when it is keyed by its content: its canonical text is worked out when a
+    record key is asked for)."""
+    if key is None and type(item) is dict:  # the common item, checked without a call
+        for name in item:
+            if type(name) is not str:
+                break
+        else:
+            data = dict(item)  # as it is now, should the items function reuse its dict
+            return data, None, data
     if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], dict):
         data, description = check_item(item[:2], func, "each")
         return data, description, item_key(canonical(item[2]))
     data, description = check_item(item, func, "each")
-    if key is None:  # keyed by its content, worked out when a record key is asked for
-        data = dict(data)  # as it is now, should the items function reuse its dict
+    if key is None:
+        data = dict(data)
         return data, description, data
     return data, description, _item_segment(data, key, func)
 
@@ -137,7 +146,9 @@ def _item_segment(data: dict[str, Any], key: Any, func: Any) -> str:
     return item_key(canonical(call_with(key, data, "each key")))
 
 
-Facts = tuple[TaskOptions, str, tuple[bool, frozenset[str], bool, tuple[str, ...]]]
+Facts = tuple[TaskOptions, str, bool, frozenset[str], bool, tuple[str, ...], frozenset[str]]
+"""What a step needs of its callable: options, label, whether it takes any keyword, the
+names it takes, whether it takes ``context``, the names it requires (and as a set)."""
 
 
 def function_facts(cache: dict[Any, Facts], func: Any, definition: Any) -> Facts:
@@ -154,7 +165,9 @@ def function_facts(cache: dict[Any, Facts], func: Any, definition: Any) -> Facts
 
 def _facts(func: Any, definition: Any) -> Facts:
     options = step_options(func, options_of(func) or DEFAULT_OPTIONS, {})
-    return options, callable_name(func, definition), signature_of(func)
+    accepts_all, names, wants_context, required = signature_of(func)
+    return (options, callable_name(func, definition), accepts_all, names, wants_context,
+            required, frozenset(required))
 
 
 def make_step(builder: Any, func: Callable[..., Any], description: str | None,
@@ -164,22 +177,23 @@ def make_step(builder: Any, func: Callable[..., Any], description: str | None,
     description and its plan entry are worked out when first asked for."""
     compiler, scope, block = builder._compiler, builder._scope, builder._block
     run = compiler.run
-    opts, label, signature = function_facts(compiler.functions, func, run.definition)
+    opts, label, accepts_all, names, wants_context, required, needs = function_facts(
+        compiler.functions, func, run.definition)
     if options:
         opts = step_options(func, options_of(func) or DEFAULT_OPTIONS, options)
-    accepts_all, names, wants_context, required = signature
-    name = compiler.unique(_step_name(description, opts.description, label, scope))
-    kwargs = dict(scope.kwargs) if accepts_all else {
-        k: v for k, v in scope.kwargs.items() if k in names
-    }
+    name = description or _step_name(opts.description, label, scope)
+    if name in compiler.registry:
+        name = compiler.unique(name)
+    available = scope.kwargs
+    kwargs = dict(available) if accepts_all else {
+        k: v for k, v in available.items() if k in names}
     sources = resolve_inputs(compiler.registry, run, scope, name, inputs, accepts_all,
                              names) if inputs else None
-    if required:
-        check_required(required, name, {**kwargs, **sources} if sources else kwargs,
-                       scope.kwargs)
+    if needs and not kwargs.keys() >= needs:
+        check_required(required, name, {**kwargs, **sources} if sources else kwargs, available)
     call = StepCall(run, func, kwargs, wants_context, scope, label, description,
                     description or opts.description)
-    before = block.requires()
+    before = block.cursor if block.mode is _SEQUENTIAL else block.entry
     if sources:
         call.inputs = {p: n.taskname for p, n in sources.items()}
         before += tuple(n for n in sources.values() if n not in before)
@@ -188,18 +202,15 @@ def make_step(builder: Any, func: Callable[..., Any], description: str | None,
     else:
         node = _step_node(name, opts, before, call, scope, block)
     compiler.registry[name] = node
-    run.index.nodes.append(node)
-    run.record_keys.unclaimed.append(call)
+    compiler.steps.append(node)
+    compiler.unclaimed.append(call)
     block.items.append(node)
     return node
 
 
-def _step_name(description: str | None, decorated: str | None, label: str,
-               scope: Any) -> str:
-    """A step's display name: its description, else the decorator's or its callable's name,
-    with the items in scope (a name shown in logs, not a record key)."""
-    if description:
-        return description
+def _step_name(decorated: str | None, label: str, scope: Any) -> str:
+    """A step's display name without a description of its own: the decorator's or its
+    callable's name, with the items in scope (a name shown in logs, not a record key)."""
     if decorated:
         return f"{decorated} ({scope.label})" if scope.items else decorated
     return f"{label}({scope.label})" if scope.items else label
@@ -229,7 +240,7 @@ def check_expected(process: str, kwargs: dict[str, Any], expected: dict[str, Any
 
 
 _DONE = object()
-_STEP = NodeKind.STEP
+_STEP, _SEQUENTIAL = NodeKind.STEP, ExecutionMode.SEQUENTIAL
 
 
 def static_each(builder: Any, func: Callable[..., Any], description: str | None,
@@ -246,7 +257,12 @@ def static_each(builder: Any, func: Callable[..., Any], description: str | None,
         ) from None
     mode = builder._block.mode
     while True:
-        item = user_code(phase, next, iterator, _DONE)
+        try:
+            item = next(iterator, _DONE)
+        except Exception as e:  # as user_code() says where the workflow's own code raised
+            if not isinstance(e, TasktronautError):
+                annotate(e, phase)
+            raise
         if item is _DONE:
             return
         data, item_description, segment = each_item(item, key, func)

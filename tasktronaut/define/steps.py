@@ -83,17 +83,17 @@ class StepCall(NodeHooks):
     """How to run one step: the callable, the arguments it accepts, and its process.
 
     One is made per step while a process is built, so it is a hand-written slotted class
-    (the attrs one, with two dicts of its own, cost about twice as much to make). What only a
-    state store, the hooks or the plan ask for is worked out when first asked for: the record
-    key and the description.
+    (the attrs one, with two dicts of its own, cost about twice as much to make). What only
+    a state store, the hooks or the plan ask for is worked out when first asked for: the
+    record key and the description.
     """
 
     __slots__ = ("_around", "_attempts", "_description", "_key", "declared", "function",
                  "given", "inputs", "kwargs", "label", "origin", "run", "scope", "wants_context")
 
     def __init__(self, run: ProcessRun, function: Callable[..., Any], kwargs: dict[str, Any],
-                 wants_context: bool, scope: Any, label: str, given: str | None = None,
-                 explicit: str | None = None) -> None:
+                 wants_context: bool, scope: Any, label: str, given: str | None,
+                 explicit: str | None) -> None:
         self.run = run
         self.function = self.origin = function  # ``function`` may be replaced (testing)
         self.kwargs = kwargs
@@ -101,7 +101,7 @@ class StepCall(NodeHooks):
         self.scope = scope  # the builder's scope: arguments, items, record-key path
         self.label, self.given = label, given  # the callable's name; builder.task's description
         self._description = explicit
-        self.declared = False
+        self.declared = False  # whether the step declares an asset (else its result is)
         self.inputs: Mapping[str, str] = _NO_INPUTS  # parameter -> the step whose result it takes
         self._key: str | None = None
         self._around: Any = None
