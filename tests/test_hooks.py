@@ -450,3 +450,60 @@ def test_on_completed_that_raises_leaves_the_process_not_ready(logs):
     assert seen == ["work"]
     assert not root.ready
     assert any("end hook broke" in line for line in logs if line.startswith("ERROR"))
+
+
+# Steps of definitions that keep the default hooks (steps after the first are only called)
+
+
+class Plain(ProcessDefinition):
+    """Default hooks; its steps append to ``seen``."""
+
+    process_execution_mode = ExecutionMode.CONCURRENT
+
+    def define_process(self, builder):
+        for item in builder.each(self.items):
+            item.task(self.work, retries=1, backoff_base=0)
+
+    def items(self, names):
+        for name in names:
+            yield {"name": name}
+
+    def work(self, name, seen):
+        seen.append(name)
+        if name == "cancel":
+            raise CancelProcessError("enough")
+        if name == "fail":
+            raise NonRetryableProcessError("broken")
+        return name
+
+
+def test_a_cancelled_process_starts_none_of_its_plain_steps(logs):
+    seen: list[str] = []
+    root = Plain.run(names=["a", "cancel", "b", "c"], seen=seen)
+    assert seen == ["a", "cancel"]
+    status = {n.taskname: n.status for n in steps(root)}
+    assert status["Plain.work(name='b')"] is NodeStatus.SKIPPED
+    assert status["Plain.work(name='c')"] is NodeStatus.SKIPPED
+    assert "WARNING Plain: Cancelled" in logs
+
+
+def test_a_plain_step_that_fails_is_reported_once_and_the_others_run(logs):
+    seen: list[str] = []
+    root = Plain.run(names=["a", "fail", "b"], seen=seen)
+    assert seen == ["a", "fail", "b"]
+    assert not root.ready
+    assert [line for line in logs if "Step" in line] == [
+        "ERROR Plain: Step Plain.work(name='fail') failed: broken"]
+
+
+def test_a_step_whose_process_failed_to_start_fails_without_a_retry(logs):
+    class BadStart(Plain):
+        def on_started(self, identifier):
+            raise RuntimeError("start hook broke")
+
+    seen: list[str] = []
+    root = BadStart.run(names=["a", "b"], seen=seen)
+    status = {n.taskname: n.status for n in steps(root)}
+    assert status == {"BadStart.work(name='a')": NodeStatus.FAILED,
+                      "BadStart.work(name='b')": NodeStatus.READY}
+    assert seen == ["b"]

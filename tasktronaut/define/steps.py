@@ -169,6 +169,12 @@ class StepCall(NodeHooks):
         if not self.run.started:
             self.run.ensure_started()
 
+    def plain(self, node: Node) -> bool:
+        """Once its process started (and unless it was cancelled), a step with no declared
+        asset is only to be called."""
+        run = self.run
+        return run.started and not self.declared and not run.cancel_event.is_set()
+
     def _cache(self, node: Node) -> tuple[str, str] | None:
         """The (namespace, key) of this step's cached result, if it caches."""
         make_key = node.options.cache_key

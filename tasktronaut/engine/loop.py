@@ -42,7 +42,7 @@ from tasktronaut.model.node import Node, NodeKind, NodeStatus, walk
 from tasktronaut.model.protocols import Grown, Owner, current_session
 
 _ALREADY, _NEW, _READY = NodeStatus.ALREADY_READY, NodeStatus.NEW, NodeStatus.READY
-_TASK = NodeKind.TASK
+_TASK, _STEP = NodeKind.TASK, NodeKind.STEP
 
 
 def run(root: Node, *, threads: int = 1, processes: int = 0, executor: Any = None,
@@ -271,12 +271,12 @@ class _Run(_Settling):
 
     def start(self, node: Node) -> None:
         """Visit a node whose requirements were all visited; run or submit its action."""
-        if self.plain and node.kind is _TASK and node.hooks is None and (
-                node.options.executor is None) and (
+        if self.plain and ((node.kind is _TASK and node.hooks is None) or _plain_step(
+                self, node)) and node.options.executor is None and (
                 self.here or (not self.dispatch.in_flight
                               and self.dispatch.local(node, _alone(self)))):
-            # The common case, with nothing to decide: a plain task whose requirements are
-            # all ready runs right here (what visit() and route() would conclude).
+            # The common case, with nothing to decide: a plain task (or step) whose
+            # requirements are all ready runs right here (what visit() and route() conclude).
             for dep in node._deps or ():
                 if dep._ready is not True:
                     break
@@ -382,6 +382,14 @@ def _observers(reporter: Reporter | None, schedule: Schedule, settings: RunSetti
         observers.append(Listener(settings.listener))
     observers.extend(settings.observers)
     return observers
+
+
+def _plain_step(run: _Run, node: Node) -> bool:
+    """Whether a process step may start as a plain task does: no state store records it,
+    and its hooks have nothing to decide first (see ``NodeHooks.plain``)."""
+    hooks = node.hooks
+    return (node.kind is _STEP and run.store is None and hooks is not None
+            and hooks.plain(node))
 
 
 def _alone(run: _Run) -> bool:

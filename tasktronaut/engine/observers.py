@@ -17,6 +17,8 @@ from tasktronaut.model.node import Node, NodeStatus
 class DefinitionHooks:
     """Tells a node's definition (``NodeHooks``) that it failed for good."""
 
+    quiet_when_ready = True  # a node that became ready is nothing to tell (see Bus.ready_heard)
+
     def __init__(self, log: RunLog) -> None:
         self.log = log
 

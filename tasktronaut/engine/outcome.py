@@ -21,6 +21,8 @@ from tasktronaut.model.node import Node, NodeKind, NodeStatus, readiness_error, 
 _TASK, _STEP, _EXTERNAL = NodeKind.TASK, NodeKind.STEP, NodeKind.EXTERNAL
 _READY, _NOT_READY = NodeStatus.READY, NodeStatus.NOT_READY
 _PASSIVE = (NodeKind.COLLECTION, NodeKind.JOIN)
+_PLAIN = frozenset((bool, int, float, str, bytes, list, tuple, dict, set))
+"""Result types that are never awaitable (a step's result is often one): not asked."""
 
 
 class Dropped:
@@ -94,7 +96,7 @@ def perform_settled(node: Node) -> BaseException | None:
         action = node._action
         if action is not None:
             result = node.result = action(node)
-            if result is not None and inspect.isawaitable(result):
+            if result is not None and type(result) not in _PLAIN and inspect.isawaitable(result):
                 raise _unexpected_awaitable(node, result)
         asset = node._asset
         if type(asset) is Asset:

@@ -40,6 +40,12 @@ class NodeHooks:
     def starting(self, node: Node) -> None:
         """The node's action is about to be started (called in the run's own thread)."""
 
+    def plain(self, node: Node) -> bool:
+        """Whether the node may start as a plain task does, with no visit and no
+        ``starting`` call: nothing would stop it, nothing needs telling that it starts, and
+        its assets are what its action leaves (none declared to observe)."""
+        return False
+
     def restore(self, node: Node, store: Any) -> bool:
         """Before a run with a state store: mark the node done if the store says so."""
         return False
