@@ -128,6 +128,8 @@ class ProcessRun(NodeHooks):
     options: dict[str, Any]
     parent: ProcessRun | None = None
     results: dict[str, Any] = attrs.field(factory=dict)
+    assets: dict[str, Asset] = attrs.field(factory=dict)
+    """The asset of each step's result, by step name (see :meth:`keep`)."""
     children: list[ProcessRun] = attrs.field(factory=list)
     started: bool = False
     generated_identifier: bool = False
@@ -156,6 +158,18 @@ class ProcessRun(NodeHooks):
         parent = self.parent
         if parent is not None:  # one process tree: one cancel flag, one set of record keys
             self.cancel_event, self.record_keys = parent.cancel_event, parent.record_keys
+
+    def keep(self, name: str, result: Any) -> Asset:
+        """Keep a step's result (later steps read it) with the asset it is the ref of."""
+        self.results[name] = result
+        asset = self.assets[name] = Asset(result, ALWAYS)
+        return asset
+
+    def result_assets(self) -> dict[str, Asset]:
+        """The process node's asset: the asset of each result, in the order they came (a
+        sub-process's result is the dict of its own)."""
+        assets = self.assets
+        return {k: assets.get(k) or Asset(v, ALWAYS) for k, v in self.results.items()}
 
     @property
     def top(self) -> ProcessRun:
@@ -240,7 +254,7 @@ class ProcessRun(NodeHooks):
         recorded = self.recorded(store)
         if self.key not in recorded or any(k not in recorded for k in self.keys):
             return False
-        node._asset = {k: Asset(v, ALWAYS) for k, v in self.results.items()}
+        node._asset = self.result_assets()
         if self.parent is not None:
             self.parent.results[node.taskname] = dict(self.results)
         return True

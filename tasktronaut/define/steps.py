@@ -199,8 +199,7 @@ class StepCall(NodeHooks):
         return self._reuse(node, recorded[self.key])
 
     def _reuse(self, node: Node, result: Any) -> bool:
-        self.run.results[node.taskname] = result
-        node._asset = Asset(result, ALWAYS)
+        node._asset = self.run.keep(node.taskname, result)
         node.result = result
         return True
 
@@ -265,9 +264,9 @@ class StepCall(NodeHooks):
             else:
                 around.__exit__(type(value), value, value.__traceback__)
         if ok:
-            self.run.results[node.taskname] = value
+            asset = self.run.keep(node.taskname, value)
             if not self.declared:
-                node._asset = Asset(value, ALWAYS)
+                node._asset = asset
 
 
 def _unpicklable(job: RemoteStep) -> str:
@@ -344,9 +343,11 @@ def run_step(node: Node) -> Any:
     if run.wrapped or call.wants_context or node.options.timeout:
         return _wrapped_step(node, call, run)
     result = call.function(**(call.arguments() if call.inputs else call.kwargs))
-    run.results[node.taskname] = result
+    name = node.taskname  # run.keep(), inline: this is every step's path
+    run.results[name] = result
+    asset = run.assets[name] = Asset(result, ALWAYS)
     if not call.declared:
-        node._asset = Asset(result, ALWAYS)
+        node._asset = asset
     return result
 
 
@@ -381,9 +382,9 @@ async def arun_step(node: Node) -> Any:
 
 def _step_result(node: Node, call: StepCall, result: Any) -> Any:
     """Keep a step's result: later steps read it, and it is the step's asset's ref."""
-    call.run.results[node.taskname] = result
+    asset = call.run.keep(node.taskname, result)
     if not call.declared:
-        node._asset = Asset(result, ALWAYS)
+        node._asset = asset
     return result
 
 
@@ -392,7 +393,7 @@ def complete_process(node: Node) -> dict[str, Any]:
     run: ProcessRun = node.hooks  # type: ignore[assignment]
     run.ensure_started()
     run.definition.on_completed(run.identifier)
-    node._asset = {name: Asset(value, ALWAYS) for name, value in run.results.items()}
+    node._asset = run.result_assets()
     if run.parent is not None:
         run.parent.results[node.taskname] = dict(run.results)
     return dict(run.results)
