@@ -16,7 +16,7 @@ import functools
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from types import SimpleNamespace
+from types import MethodType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from tasktronaut.define.decorators import BoundTaskFunction, TaskFunction
@@ -256,21 +256,17 @@ class Builder:
         whatever their outcome, and what follows still needs them to have succeeded.
         """
         block = self._block
-        if isinstance(func, Node):
-            before = block.requires()
-            add_requirements(func, before)
-            waits = func._deps is not None and all(b in func._deps for b in before)
-            block.add((func,) if waits else (*before, func))
-            block.items.append({"task": func.taskname})
-            return func
-        if isinstance(func, (TaskFunction, BoundTaskFunction)):
-            raise ArgumentError(
-                f"builder.task got the task function {func!r}; call it with its arguments "
-                "to get a node", name="func", value=func,
-            )
-        if not callable(func):
-            raise ArgumentError(f"builder.task needs a callable or a node, got {func!r}",
-                                name="func", value=func)
+        if type(func) is not MethodType:  # a step method needs none of these checks
+            if isinstance(func, Node):
+                return self._add_node(func)
+            if isinstance(func, (TaskFunction, BoundTaskFunction)):
+                raise ArgumentError(
+                    f"builder.task got the task function {func!r}; call it with its "
+                    "arguments to get a node", name="func", value=func,
+                )
+            if not callable(func):
+                raise ArgumentError(f"builder.task needs a callable or a node, got {func!r}",
+                                    name="func", value=func)
         cleanup_of = block.requires() if options and options.get("always") else ()
         node = make_step(self, func, description, options, inputs)
         before = block.pending_exit
@@ -281,6 +277,16 @@ class Builder:
             block.cursor = (node,)
         else:
             block.exits.append(node)
+        return node
+
+    def _add_node(self, node: Node) -> Node:
+        """``task(node)``: an asset task (or any node) joins this block."""
+        block = self._block
+        before = block.requires()
+        add_requirements(node, before)
+        waits = node._deps is not None and all(b in node._deps for b in before)
+        block.add((node,) if waits else (*before, node))
+        block.items.append({"task": node.taskname})
         return node
 
     @contextmanager
