@@ -33,6 +33,8 @@ class NodeHooks:
     and reports a failure or a cancellation here.
     """
 
+    __slots__ = ()  # an implementation made per node (a step's) need not carry a dict
+
     def cancelled(self) -> bool:
         """Whether the node must not start (its process was cancelled)."""
         return False
