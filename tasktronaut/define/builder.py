@@ -53,25 +53,39 @@ class _Scope:
     ``each``/``transform``) that label step names.
 
     One is made per ``each`` iteration, so it is a hand-written slotted class; its step
-    labels and record-key path are worked out when first asked for.
+    labels, record-key path and iterations are worked out when first asked for.
     """
 
-    __slots__ = ("_label", "_path", "_segment", "description", "items", "iteration", "kwargs",
-                 "outer")
+    __slots__ = ("_iteration", "_label", "_number", "_path", "_segment", "description", "items",
+                 "kwargs", "outer")
 
     def __init__(self, kwargs: dict[str, Any], description: str | None = None,
                  items: tuple[dict[str, Any], ...] = (), outer: _Scope | None = None,
-                 segment: str | dict[str, Any] | None = None, iteration: tuple[int, ...] = (),
+                 segment: str | dict[str, Any] | None = None, number: int = 0,
                  label: str | None = None) -> None:
         self.kwargs = kwargs
         self.description = description
         self.items = items
         self.outer = outer
         self._segment = segment  # the item's record-key segment, or the item to key by content
-        self._path: tuple[str, ...] | None = () if outer is None else None
-        self.iteration = iteration
-        """Which ``each``/``transform`` iterations this scope is in (for ``context.result``)."""
+        self._number = number  # which each/transform iteration this scope is (0: none)
+        self._path: tuple[str, ...] | None = None
+        self._iteration: tuple[int, ...] | None = None
+        if outer is None:
+            self._path = self._iteration = ()
         self._label = label
+
+    @property
+    def iteration(self) -> tuple[int, ...]:
+        """Which ``each``/``transform`` iterations this scope is in (for ``context.result``)."""
+        iteration = self._iteration
+        if iteration is None:
+            assert self.outer is not None
+            iteration = self.outer.iteration
+            if self._number:
+                iteration = (*iteration, self._number)
+            self._iteration = iteration
+        return iteration
 
     @property
     def label(self) -> str:
@@ -355,16 +369,16 @@ class Builder:
         scope, compiler, outer = self._scope, self._compiler, self._block
         entry = outer.cursor if outer.mode is _SEQUENTIAL else outer.entry
         block = _Block(compiler, mode, entry, data, description)
-        iteration = scope.iteration
+        number = 0
         if data is not None:  # an each iteration or a transform: steps inside know it
             compiler.iterations += 1
-            iteration = (*iteration, compiler.iterations)
+            number = compiler.iterations
         description = description or scope.description
         if data:
             child = _Scope({**scope.kwargs, **data}, description, (*scope.items, data), scope,
-                           segment, iteration)
+                           segment, number)
         else:
-            child = _Scope(scope.kwargs, description, scope.items, scope, segment, iteration,
+            child = _Scope(scope.kwargs, description, scope.items, scope, segment, number,
                            scope._label)
         return Builder(compiler, block, child)
 
