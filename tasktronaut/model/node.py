@@ -198,7 +198,10 @@ class Node(RunControl):
     def _observe(self) -> bool:
         kind = self.kind
         if kind is NodeKind.COLLECTION or kind is NodeKind.JOIN:
-            return all(d.ready for d in self._expanded_deps())
+            for dep in self._expanded_deps():  # a known readiness is read, not asked for
+                if dep._ready is not True and not dep.ready:
+                    return False
+            return True
         if (kind is NodeKind.STEP or kind is NodeKind.PROCESS) and self._asset is None:
             return False
         try:
