@@ -81,7 +81,7 @@ class TaskFunction(Generic[P]):
             check_settings(**settings)
             root = build_root(self, args, kwargs, log=settings.get("log"))
             return root.run(**settings)
-        if not getattr(session, "building", True):  # a graph runs: called in an action
+        if not session.building:  # a graph runs: called in an action
             _warn_called_in_action(session, self)
         if kwargs:
             return _call(session, self, args, kwargs)

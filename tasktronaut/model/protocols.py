@@ -129,6 +129,8 @@ class Owner:
     cancel: threading.Event = attrs.field(factory=threading.Event)
     record: Any = None
     """The record of the last run with facts (see ``tasktronaut.engine.facts``)."""
+    building: bool = True
+    """Whether task functions called now add to the graph (a build session says when)."""
 
 
 current_session: ContextVar[Any] = ContextVar("tasktronaut_session", default=None)
