@@ -299,6 +299,8 @@ def process_rows(res: dict[str, Any]) -> list[Row]:
 
 
 def startup_rows(cli: dict[str, Any], imports: list[tuple[str, float]]) -> list[Row]:
+    from peer_startup import USER_IMPORT
+
     bare = cli["bare interpreter"]["wall_s"]
     net = {n: cli[n]["wall_s"] - bare
            for n in ("import tasktronaut", "import iotaa", "import tasktronaut.cli")}
@@ -311,7 +313,8 @@ def startup_rows(cli: dict[str, Any], imports: list[tuple[str, float]]) -> list[
             iotaa=_f(net["import iotaa"], "s", 3), checks=[
                 check("import s", net["import tasktronaut"], "<=", 0.1,
                       _f(net["import tasktronaut"], "s", 3), "<= 0.1 s")],
-            notes=[f"wall of `python -c 'import ...'` minus the bare interpreter's "
+            notes=[f"wall of `python -c '{USER_IMPORT}'`",
+                   "minus the bare interpreter's "
                    f"({bare:.3f} s)", f"heaviest imports (-X importtime): {heavy or '-'}"]),
         Row("`tasktronaut --version`", "≈ 1 s", _f(ver, "s", 3), iotaa=_f(iver, "s", 3),
             checks=[check("--version s", ver, "<=", 0.25, _f(ver, "s", 3), "<= 0.25 s")],
