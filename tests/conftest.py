@@ -1,6 +1,9 @@
-"""Shared fixtures: capture what tasktronaut logs, through loguru or a stdlib logger."""
+"""Shared fixtures: capture what tasktronaut logs, through loguru or a stdlib logger; a
+finished cup of tea for the teatime example."""
 
 import logging
+import os
+import time
 
 import pytest
 from loguru import logger
@@ -57,3 +60,15 @@ def stdlib_logger():
     for log, handler in made:
         log.removeHandler(handler)
         log.propagate = True
+
+
+@pytest.fixture
+def finished_tea(tmp_path):
+    """The teatime example's folder with every file in place, long ago: the cup is ready."""
+    base = tmp_path / "teatime"
+    (base / "cup").mkdir(parents=True)
+    long_ago = time.time() - 3600
+    for name in ("box-of-tea-bags", "spoon", "cup/tea-bag", "cup/water", "cup/sugar"):
+        (base / name).touch()
+        os.utime(base / name, (long_ago, long_ago))
+    return base

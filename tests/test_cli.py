@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -647,14 +646,9 @@ def test_the_tea_demo_as_a_program(tmp_path):
     assert first.stdout == ""
 
 
-def test_the_finished_cup_of_tea_exits_0(tmp_path):
+def test_the_finished_cup_of_tea_exits_0(tmp_path, finished_tea):
     program = _program()
-    base = tmp_path / "teatime"
-    (base / "cup").mkdir(parents=True)
-    long_ago = time.time() - 3600
-    for name in ("box-of-tea-bags", "spoon", "cup/tea-bag", "cup/water", "cup/sugar"):
-        (base / name).touch()
-        os.utime(base / name, (long_ago, long_ago))
+    base = finished_tea
     result = _run(program, "run", f"{TEATIME}:a_cup_of_tea", base, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "The perfect cup of tea: Ready" in result.stderr
