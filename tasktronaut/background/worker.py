@@ -73,6 +73,7 @@ class Worker:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
+        self._signals = 0  # stop requests from signal handlers (see signal_stop)
 
     def __repr__(self) -> str:
         return f"Worker({str(self.queue.path)!r}, concurrency={self.concurrency})"
@@ -80,7 +81,7 @@ class Worker:
     @property
     def stopping(self) -> bool:
         """Whether a stop was requested (the worker starts nothing new)."""
-        return self._stopping.is_set()
+        return self._stopping.is_set() or self._signals > 0
 
     @property
     def active(self) -> list[str]:
@@ -95,7 +96,7 @@ class Worker:
             fire_due(self.queue, self.clock.now())
         self._heartbeat()
         started: list[str] = []
-        while not self._stopping.is_set() and len(self.active) < self.concurrency:
+        while not self.stopping and len(self.active) < self.concurrency:
             record = self.queue.claim(self.lease)
             if record is None:
                 break
@@ -106,7 +107,7 @@ class Worker:
     def run(self, *, until_idle: bool = False) -> None:
         """Serve the queue until :meth:`stop` (or, with ``until_idle``, until it is empty
         and nothing runs)."""
-        while not self._stopping.is_set():
+        while not self.stopping:
             started = self.tick()
             if until_idle and not started and not self.active:
                 return
@@ -131,6 +132,15 @@ class Worker:
         self._stopping.set()
         self._wake.set()
 
+    def signal_stop(self) -> int:
+        """:meth:`request_stop` for a signal handler; returns how many came so far.
+
+        It only counts: a handler runs between two instructions of whatever this thread was
+        doing, perhaps inside a lock an event holds, so it takes none. :meth:`run` and the
+        grace period of :meth:`stop` see it within ``poll`` seconds."""
+        self._signals += 1
+        return self._signals
+
     def stop(self, grace: float | None = None) -> list[str]:
         """Start nothing new; wait up to ``grace`` seconds for running runs to end, then
         hand the rest back to the queue. Returns the identifiers handed back."""
@@ -139,7 +149,8 @@ class Worker:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         due = time.monotonic() + (self.grace if grace is None else grace)
-        while self.active and time.monotonic() < due and not self._hurry.is_set():
+        while self.active and time.monotonic() < due and not (
+                self._hurry.is_set() or self._signals > 1):
             self._wake.clear()
             self._heartbeat()  # keeps the leases, and still acts on cancel requests
             self._wake.wait(max(0.0, min(self.poll, due - time.monotonic())))

@@ -217,3 +217,16 @@ def test_a_run_of_another_host_is_taken_over_only_when_its_heartbeat_is_old(db: 
         "remote", 2, f"{mine.pid}@{mine.host}")
     assert not queue.finish("remote", "far", Status.SUCCEEDED, None)  # no longer its run
     queue.close()
+
+
+def test_a_stop_signal_takes_no_lock_the_interrupted_code_may_hold(db: Path) -> None:
+    """A signal handler runs between two instructions of whatever the worker's thread was
+    doing, perhaps inside one of its events' locks: asking for a stop from there must not
+    wait for them (it would wait forever)."""
+    worker = Worker(db, poll=0.05)
+    with worker._wake._cond, worker._stopping._cond, worker._hurry._cond, worker._lock:
+        assert worker.signal_stop() == 1
+        assert worker.stopping
+        assert worker.signal_stop() == 2
+    worker.run()  # returns at once: a stop was asked for
+    assert worker.stop() == []
