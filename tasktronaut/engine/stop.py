@@ -40,13 +40,21 @@ class Stop:
     def __bool__(self) -> bool:
         return self.reason is not None
 
-    def request(self, reason: StopReason) -> bool:
-        """Record ``reason`` unless one is recorded already; True if this one was first."""
-        with self._lock:
+    def request(self, reason: StopReason, timeout: float = -1) -> bool:
+        """Record ``reason`` unless one is recorded already; True if this one was first.
+
+        ``timeout``: give up after that many seconds waiting for another request to be
+        recorded (a signal handler may have interrupted its own thread inside one, which
+        then records its reason first)."""
+        if not self._lock.acquire(timeout=timeout):
+            return False
+        try:
             if self.reason is not None:
                 return False
             self.reason = reason
             return True
+        finally:
+            self._lock.release()
 
 
 @contextmanager
@@ -67,7 +75,7 @@ def signals(stop: Stop, on_first: Callable[[int], None]) -> Iterator[None]:
             abort.tasktronaut_abort = True  # type: ignore[attr-defined]
             raise abort
         stop.signal = signum
-        stop.request(StopReason.INTERRUPTED)
+        stop.request(StopReason.INTERRUPTED, timeout=0.5)
         on_first(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}

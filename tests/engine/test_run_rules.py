@@ -400,3 +400,13 @@ def test_pool_jobs_queue_deeper_only_when_no_node_has_a_priority():
     assert fifo.depth(pool) == ThreadExecutor.fifo_queue_depth > ThreadExecutor.queue_depth
     assert ranked.depth(pool) == ThreadExecutor.queue_depth
     assert fifo.depth(custom) == ranked.depth(custom) == 5  # an executor's own depth holds
+
+
+def test_a_signal_that_interrupts_its_own_thread_inside_a_stop_request_does_not_hang():
+    from tasktronaut.engine.stop import Stop, StopReason
+
+    stop = Stop()
+    with stop._lock:  # as if the handler had interrupted a request of this very thread
+        assert stop.request(StopReason.INTERRUPTED, timeout=0.05) is False
+    assert stop.request(StopReason.FAILURE) is True  # the lock is free again
+    assert stop.reason is StopReason.FAILURE
