@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from tasktronaut import _gc
 from tasktronaut.engine.events import Observer
 from tasktronaut.model.node import Node, NodeKind, NodeStatus
 from tasktronaut.model.report import STATES, blockers, requirements, state
@@ -203,7 +204,7 @@ def node_record(node: Node, attempts: Sequence[Attempt] = ()) -> NodeRecord:
         name=node.taskname,
         kind=node.kind.value,
         state=now,
-        requires=tuple(r.taskname for r in requirements(node)),
+        requires=tuple(r.taskname for r in requirements(node)) if node._deps else (),
         blocked_by=tuple(b.taskname for b in blockers(node)) if now == "blocked" else (),
         attempts=tuple(attempts),
         error=first_line(error) if error is not None else None,
@@ -289,7 +290,8 @@ class RunFacts(Observer):
                         first_line(error) if error is not None else None)
 
     def run_finished(self, root: Node, reason: StopReason | None) -> None:
-        self.record = self.make_record(root, reason)
+        with _gc.paused():  # a record per node, all long-lived: nothing to collect
+            self.record = self.make_record(root, reason)
         session = root._session
         if session is not None:
             session.record = self.record
