@@ -188,9 +188,8 @@ class _Run(_Settling):
         self.dispatch = Dispatcher(settings, self.log, self.bus, self.stop, self.schedule.timed,
                                    self.schedule.fifo)
         self.plain = (settings.executor is None and not settings.dry_run
-                      and not self.bus.node_started and not self.bus.around_attempt
-                      and not settings.resources)
-        """Whether plain tasks may take :meth:`start`'s short path (nothing to announce)."""
+                      and not self.bus.around_attempt and not settings.resources)
+        """Whether plain tasks may take :meth:`start`'s short path (nothing to wrap)."""
         self.here = self.dispatch.here
         self.queue = self.schedule.queue if self.schedule.fifo else None
         if settings.resources:
@@ -281,13 +280,15 @@ class _Run(_Settling):
                 if dep._ready is not True:
                     break
             else:
+                bus = self.bus
+                if bus.node_started:
+                    bus.emit(bus.node_started, node)
                 error = perform_settled(node)
                 if error is not None:
                     self.finish(node, False, error)
                     return
                 self.acted = True
                 self.schedule.release(node)
-                bus = self.bus
                 if bus.ready_heard or (bus.node_finished and node.status is not _READY):
                     bus.finished(node)
                 return
