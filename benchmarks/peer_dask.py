@@ -19,23 +19,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import peer_shapes
+
 Timed = Callable[[], "str | None"]
 Trial = Callable[[], Timed]
 Graph = dict[str, Any]
 
 WORKLOADS = ("fan-out", "chain", "layered")
-LAYER_WIDTH, LAYER_FANIN = 100, 3
+LAYER_WIDTH, LAYER_FANIN = peer_shapes.LAYER_WIDTH, peer_shapes.LAYER_FANIN
 
 
 def units(workload: str, size: int) -> int:
-    """Nodes in the graph, counted as for the asset-task engines."""
-    if workload == "fan-out":
-        return size + 1
-    if workload == "chain":
-        return size
-    if workload == "layered":
-        return size * LAYER_WIDTH + 1
-    raise ValueError(f"Dask has no workload {workload!r}")
+    """How many units ``workload`` of ``size`` counts (see :mod:`peer_shapes`)."""
+    if workload not in WORKLOADS:
+        raise ValueError(f"Dask has no workload {workload!r}")
+    return peer_shapes.units(workload, size)
 
 
 def _noop(done: set[Any]) -> Callable[..., None]:

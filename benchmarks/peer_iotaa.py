@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import peer_shapes
 from iotaa import Asset, collection, task
 
 # iotaa expands requirements and builds its graph recursively: a chain of 10,000 tasks needs
@@ -29,18 +30,14 @@ Timed = Callable[[], "str | None"]
 Trial = Callable[[], Timed]
 
 WORKLOADS = ("fan-out", "chain", "layered")
-LAYER_WIDTH, LAYER_FANIN = 100, 3
+LAYER_WIDTH, LAYER_FANIN = peer_shapes.LAYER_WIDTH, peer_shapes.LAYER_FANIN
 
 
 def units(workload: str, size: int) -> int:
-    """Nodes in the graph (tasks plus the join or root collection), as bench_engine counts."""
-    if workload == "fan-out":
-        return size + 1
-    if workload == "chain":
-        return size
-    if workload == "layered":
-        return size * LAYER_WIDTH + 1
-    raise ValueError(f"iotaa has no workload {workload!r}")
+    """How many units ``workload`` of ``size`` counts (see :mod:`peer_shapes`)."""
+    if workload not in WORKLOADS:
+        raise ValueError(f"iotaa has no workload {workload!r}")
+    return peer_shapes.units(workload, size)
 
 
 def _expect(root: Any, done: set[Any], expected: int) -> str | None:

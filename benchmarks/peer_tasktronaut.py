@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import peer_shapes
 from bench_engine import Counters, _chain_tasks, _fanout_tasks, _layered_tasks, quiet_logging
 
 from tasktronaut import Builder, ExecutionMode, ProcessDefinition
@@ -26,7 +27,7 @@ Timed = Callable[[], "str | None"]
 Trial = Callable[[], Timed]
 
 WORKLOADS = ("fan-out", "chain", "layered", "process-each", "process-pool")
-LAYER_WIDTH, LAYER_FANIN = 100, 3
+LAYER_WIDTH, LAYER_FANIN = peer_shapes.LAYER_WIDTH, peer_shapes.LAYER_FANIN
 POOL_PROCESSES = 2
 
 
@@ -49,16 +50,10 @@ class NoOps(ProcessDefinition):
 
 
 def units(workload: str, size: int) -> int:
-    """Nodes of an asset graph (as bench_engine counts them), or steps of a process."""
-    if workload == "fan-out":
-        return size + 1
-    if workload == "chain":
-        return size
-    if workload == "layered":
-        return size * LAYER_WIDTH + 1
-    if workload in ("process-each", "process-pool"):
-        return size
-    raise ValueError(f"tasktronaut has no workload {workload!r}")
+    """How many units ``workload`` of ``size`` counts (see :mod:`peer_shapes`)."""
+    if workload not in WORKLOADS:
+        raise ValueError(f"tasktronaut has no workload {workload!r}")
+    return peer_shapes.units(workload, size)
 
 
 def _expect(root: Any, done: set[Any], expected: int, c: Counters) -> str | None:
