@@ -4,7 +4,7 @@ The asset-task shapes (``fan-out``, ``chain``, ``layered``) are the task factori
 ``bench_engine.py``, so both benchmarks time the same code; ``threads`` goes to the root call.
 Two process workloads have no asset-task counterpart:
 
-* ``process-each``: :class:`NoOps` (a concurrent process whose builder makes one no-op step
+* ``process-each``: ``bench_workers.NoOps`` (a concurrent process whose builder makes one no-op step
   per item with ``each``), built and run in one call, ``NoOps.run(tasks=size)``;
 * ``process-pool``: the same process with its steps on 2 worker processes,
   ``NoOps.run(tasks=size, executor="process", processes=2)``; starting the pool is part of
@@ -15,13 +15,12 @@ Used by ``peer_run.py``; see ``benchmarks/README.md``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import peer_shapes
 from bench_engine import Counters, _chain_tasks, _fanout_tasks, _layered_tasks, quiet_logging
-
-from tasktronaut import Builder, ExecutionMode, ProcessDefinition
+from bench_workers import NoOps
 
 Timed = Callable[[], "str | None"]
 Trial = Callable[[], Timed]
@@ -29,24 +28,6 @@ Trial = Callable[[], Timed]
 WORKLOADS = ("fan-out", "chain", "layered", "process-each", "process-pool")
 LAYER_WIDTH, LAYER_FANIN = peer_shapes.LAYER_WIDTH, peer_shapes.LAYER_FANIN
 POOL_PROCESSES = 2
-
-
-class NoOps(ProcessDefinition):
-    """``tasks`` steps that return their item, in one concurrent block built with ``each``."""
-
-    process_execution_mode = ExecutionMode.CONCURRENT
-
-    def define_process(self, builder: Builder) -> None:
-        builder.expected_arguments(tasks=int)
-        for item in builder.each(self.items):
-            item.task(self.nothing)
-
-    def items(self, tasks: int) -> Iterator[dict[str, int]]:
-        for i in range(tasks):
-            yield {"i": i}
-
-    def nothing(self, i: int) -> int:
-        return i
 
 
 def units(workload: str, size: int) -> int:
