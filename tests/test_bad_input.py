@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
+from support import nodes_of
 
 from tasktronaut import (
     ArgumentError,
@@ -29,11 +30,6 @@ from tasktronaut import (
 )
 from tasktronaut.cli import cli
 from tasktronaut.errors import ProtocolError
-from tasktronaut.model import traverse
-
-
-def nodes_of(root) -> dict:
-    return {node.taskname: node for node in traverse(root)}
 
 
 def recording_task(calls: list[str]):

@@ -7,6 +7,7 @@ import time
 from typing import ClassVar
 
 import pytest
+from support import nodes_of
 
 from tasktronaut import (
     ArgumentError,
@@ -17,11 +18,6 @@ from tasktronaut import (
     ProcessDefinition,
     TaskTimeoutError,
 )
-from tasktronaut.model import traverse
-
-
-def by_name(root):
-    return {n.taskname: n for n in traverse(root)}
 
 
 class Fetches(ProcessDefinition):
@@ -68,7 +64,7 @@ class SlowAsync(ProcessDefinition):
 def test_an_async_step_past_its_timeout_is_cancelled():
     SlowAsync.events = []
     root = SlowAsync.run()
-    step = by_name(root)["SlowAsync.hang"]
+    step = nodes_of(root)["SlowAsync.hang"]
     assert step.status is NodeStatus.FAILED
     assert isinstance(step.error, TaskTimeoutError)
     assert SlowAsync.events == ["cancelled"]
@@ -203,7 +199,7 @@ def test_a_cleanup_step_runs_after_a_failure_or_a_cancel_and_never_makes_it_succ
     WithCleanup.calls = []
     root = WithCleanup.run(mode=mode)
     assert WithCleanup.calls == ["lock", "work", "release"]  # publish still needs work
-    assert by_name(root)["WithCleanup.release"].status is NodeStatus.READY
+    assert nodes_of(root)["WithCleanup.release"].status is NodeStatus.READY
     assert not root.ready
 
 

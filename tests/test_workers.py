@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
+from support import nodes_of
+
 from tasktronaut import (
     Asset,
     Builder,
@@ -55,10 +57,6 @@ def rendezvous(folder: str, me: str, *others: str, timeout: float = 30) -> None:
 def burn(n: int = 200_000) -> int:
     """Some pure-Python CPU work."""
     return sum(i * i for i in range(n))
-
-
-def nodes_of(root) -> dict:
-    return {node.taskname: node for node in traverse(root)}
 
 
 def run_with_deadline(fn, seconds: float = 60):

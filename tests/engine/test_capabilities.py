@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import nodes_of
 
 from tasktronaut import (
     ArgumentError,
@@ -20,11 +21,7 @@ from tasktronaut import (
     collection,
     task,
 )
-from tasktronaut.model import TaskOptions, traverse
-
-
-def by_name(root):
-    return {n.taskname: n for n in traverse(root)}
+from tasktronaut.model import TaskOptions
 
 
 @task(priority=0)
@@ -237,10 +234,10 @@ def test_an_awaitable_where_none_was_expected_is_an_error_naming_the_step(logs):
             return "never"
 
     root = Forgot.run()
-    fetch = by_name(root)["Forgot.fetch"]
+    fetch = nodes_of(root)["Forgot.fetch"]
     assert fetch.status is NodeStatus.FAILED
     assert "'Forgot.fetch' returned an awaitable" in str(fetch.error)
-    assert by_name(root)["Forgot.use"].status is not NodeStatus.READY
+    assert nodes_of(root)["Forgot.use"].status is not NodeStatus.READY
     assert not root.ready
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from support import nodes_of
 
 from tasktronaut import (
     Asset,
@@ -23,10 +24,6 @@ from tasktronaut import (
     task,
 )
 from tasktronaut.model import traverse
-
-
-def nodes_of(root):
-    return {n.taskname: n for n in traverse(root)}
 
 
 class FiveAtOnce(ProcessDefinition):
