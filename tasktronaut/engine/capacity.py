@@ -55,7 +55,7 @@ class Capacity:
             return True
         limit = executor.capacity
         if node.options.timeout is None and not needs:
-            limit *= self._depths.get(executor) or self.depth(executor)
+            limit *= self.depth(executor)
         return self.busy[executor] < limit
 
     def hold(self, node: Node, sign: int = 1) -> None:

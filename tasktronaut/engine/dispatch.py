@@ -186,12 +186,11 @@ class Dispatcher:
         """How many nodes wait for room on an executor."""
         return self.capacity.parked
 
-    def route(self, node: Node, alone: bool = False) -> Executor | None:
+    def route(self, node: Node, here: bool = False) -> Executor | None:
         """The executor for ``node``'s action; ``None`` to run it in the loop's thread.
 
-        ``alone``: nothing else is ready to start. A thread-pool action with no timeout then
-        runs in the loop's thread if nothing is in flight either, since no other work could
-        use the time: a chain of tasks does not bounce between threads.
+        ``here``: a thread action runs in the loop's thread (the loop decides: with one
+        thread, or when no other work could use the time).
         """
         if node.kind in _ACTIONS:
             choice = node.options.executor
@@ -201,7 +200,7 @@ class Dispatcher:
             choice = None
         name = choice if choice is None else getattr(choice, "value", choice)
         if choice is None or name == "thread":
-            if self.here or self.local(node, alone):
+            if here:
                 return None
             if self._threads is None:
                 self._threads = ThreadExecutor(self._settings.threads)
@@ -219,11 +218,6 @@ class Dispatcher:
                 self._async = AsyncExecutor(self._settings.async_limit, self._settings.loop)
             return self._start(self._async)
         return self._start(choice)
-
-    def local(self, node: Node, alone: bool) -> bool:
-        """Whether a thread-pool action runs in the loop's thread although the run has a
-        pool: nothing else is ready (``alone``) or in flight, and it has no timeout."""
-        return alone and not self.in_flight and node.options.timeout is None
 
     def _start(self, executor: Executor) -> Executor:
         if executor not in self._busy:

@@ -272,8 +272,7 @@ class _Run(_Settling):
         """Visit a node whose requirements were all visited; run or submit its action."""
         if self.plain and ((node.kind is _TASK and node.hooks is None) or _plain_step(
                 self, node)) and node.options.executor is None and (
-                self.here or (not self.dispatch.in_flight
-                              and self.dispatch.local(node, _alone(self)))):
+                self.here or _nothing_else(self, node)):
             # The common case, with nothing to decide: a plain task (or step) whose
             # requirements are all ready runs right here (what visit() and route() conclude).
             for dep in node._deps or ():
@@ -300,7 +299,7 @@ class _Run(_Settling):
             self.release(node)
             return
         dispatch = self.dispatch
-        executor = dispatch.route(node, alone=_alone(self))
+        executor = dispatch.route(node, here=self.here or _nothing_else(self, node))
         if not dispatch.has_room(executor, node):
             dispatch.park(executor, node)
             return
@@ -393,10 +392,11 @@ def _plain_step(run: _Run, node: Node) -> bool:
             and hooks.plain(node))
 
 
-def _alone(run: _Run) -> bool:
-    """Whether nothing is in flight and no other node is ready to start (the ready queue is
-    read directly if FIFO)."""
-    if run.dispatch.in_flight:
+def _nothing_else(run: _Run, node: Node) -> bool:
+    """Whether a thread action runs in the loop's thread on a pool run: nothing else is in
+    flight or ready to start (the ready queue read directly if FIFO), so no other work could
+    use the time, and it has no timeout. A chain of tasks does not bounce between threads."""
+    if run.dispatch.in_flight or node.options.timeout is not None:
         return False
     queue = run.queue
     return not (run.schedule if queue is None else queue)
